@@ -1,0 +1,57 @@
+# The two commands a newcomer types: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DYNAMODB_LOCAL_JAR := .local/dynamodb-local/DynamoDBLocal.jar
+
+API_PORT ?= 8000
+DYNAMODB_PORT ?= 4200
+MOTO_PORT ?= 4566
+
+.PHONY: install run test lint format clean-data
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(DYNAMODB_LOCAL_JAR):
+	bin/get-dynamodb-local
+
+install: $(VENV)/.installed $(DYNAMODB_LOCAL_JAR)
+
+# DynamoDB Local (data kept in .local/dynamodb-data), moto server (SQS, SNS), bootstrap, the API and a worker.
+run: export STAGE ?= local
+run: export API_PORT := $(API_PORT)
+run: export DYNAMODB_PORT := $(DYNAMODB_PORT)
+run: export MOTO_PORT := $(MOTO_PORT)
+run: export DYNAMODB_ENDPOINT ?= http://127.0.0.1:$(DYNAMODB_PORT)
+run: export AWS_ENDPOINT_URL_SQS ?= http://127.0.0.1:$(MOTO_PORT)
+run: export AWS_ENDPOINT_URL_SNS ?= http://127.0.0.1:$(MOTO_PORT)
+run: export AWS_ACCESS_KEY_ID ?= local
+run: export AWS_SECRET_ACCESS_KEY ?= local
+run: install
+	@bin/check-ports
+	@echo "Starting DynamoDB Local :$(DYNAMODB_PORT), moto :$(MOTO_PORT), the API on http://localhost:$(API_PORT) and a worker (Ctrl-C stops all)"
+	exec $(BIN)/honcho start
+
+# Tests start their own DynamoDB Local and moto server on free ports (unless endpoints are given).
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean-data:
+	rm -rf .local/dynamodb-data

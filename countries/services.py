@@ -1,0 +1,111 @@
+from typing import Any
+
+from countries import reference
+from countries.models import Country
+from countries.selectors import country_get
+from doctors.selectors import doctor_exists_in_country
+from patients.selectors import patient_exists_in_country
+from scheduler.db import Transaction, apply_changes, check_if_match, new_id, run_transaction, version_conflict
+from scheduler.exceptions import Conflict, InvalidInput
+from scheduler.models import Lock, unique_value_key
+
+DEFAULT_REMINDER_OFFSETS = [1440, 120]
+
+
+def _code_lock(code: str, country_id: str) -> Lock:
+    return Lock(unique_value_key("country-code", code), owner=country_id)
+
+
+def _code_taken(code: str) -> Conflict:
+    return Conflict(f"Another country already uses code '{code}'.", field="code")
+
+
+def country_must_exist(tx: Transaction, country_id: str, *, field: str = "countryId") -> None:
+    """Add to a write that references the country: guards against its deletion since it was read."""
+    tx.check(
+        Country,
+        country_id,
+        condition=Country.country_id.exists(),
+        on_fail=lambda: InvalidInput(field, f"Country '{country_id}' does not exist."),
+    )
+
+
+def country_create(
+    *,
+    name: str,
+    code: str,
+    country_id: str | None = None,
+    time_zone: str | None = None,
+    min_notice_minutes: int = 60,
+    max_advance_days: int = 180,
+    cancellation_cutoff_minutes: int = 0,
+    reminder_offsets_minutes: list[int] | None = None,
+) -> Country:
+    country = Country(
+        country_id or new_id(),
+        name=name,
+        code=code,
+        time_zone=time_zone or reference.principal_zone(code),
+        min_notice_minutes=min_notice_minutes,
+        max_advance_days=max_advance_days,
+        cancellation_cutoff_minutes=cancellation_cutoff_minutes,
+        reminder_offsets_minutes=(
+            DEFAULT_REMINDER_OFFSETS if reminder_offsets_minutes is None else reminder_offsets_minutes
+        ),
+    )
+    country.touch()
+
+    def build(tx: Transaction) -> None:
+        tx.put(
+            country,
+            condition=Country.country_id.does_not_exist(),
+            on_fail=lambda: Conflict(f"Country '{country.country_id}' already exists.", field="countryId"),
+        )
+        tx.put(
+            _code_lock(code, country.country_id),
+            condition=Lock.slot_key.does_not_exist(),
+            on_fail=lambda: _code_taken(code),
+        )
+
+    run_transaction(build, default_conflict=lambda: Conflict("The country could not be created; retry."))
+    return country
+
+
+def country_update(*, country_id: str, changes: dict[str, Any], if_match: int | None, replace: bool) -> Country:
+    """PATCH (`replace=False`) or PUT (`replace=True`, absent optional fields back to defaults)."""
+    country = country_get(country_id=country_id)
+    old_code = country.code
+    if replace:
+        changes.setdefault("time_zone", None)
+        changes.setdefault("reminder_offsets_minutes", DEFAULT_REMINDER_OFFSETS)
+    if "time_zone" in changes and changes["time_zone"] is None:
+        changes["time_zone"] = reference.principal_zone(changes.get("code", old_code))
+    apply_changes(country, changes, if_match=if_match)
+
+    def build(tx: Transaction) -> None:
+        tx.put(country, on_fail=lambda: version_conflict(if_match))
+        if country.code != old_code:
+            tx.delete(_code_lock(old_code, country_id))
+            tx.put(
+                _code_lock(country.code, country_id),
+                condition=Lock.slot_key.does_not_exist(),
+                on_fail=lambda: _code_taken(country.code),
+            )
+
+    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    return country
+
+
+def country_delete(*, country_id: str, if_match: int | None) -> None:
+    country = country_get(country_id=country_id)
+    check_if_match(country, if_match)
+    if doctor_exists_in_country(country_id=country_id):
+        raise Conflict(f"Country '{country_id}' still has doctors; delete or move them first.")
+    if patient_exists_in_country(country_id=country_id):
+        raise Conflict(f"Country '{country_id}' still has patients; delete or move them first.")
+
+    def build(tx: Transaction) -> None:
+        tx.delete(country, on_fail=lambda: version_conflict(if_match))
+        tx.delete(_code_lock(country.code, country_id))
+
+    run_transaction(build, default_conflict=lambda: version_conflict(if_match))

@@ -1,0 +1,52 @@
+from pynamodb.attributes import (
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from scheduler.db import RecordModel, register, table_meta
+
+
+class AvailableTime(MapAttribute):
+    """One weekly window in the doctor's zone: day name, "HH:MM" start and end."""
+
+    day = UnicodeAttribute()
+    start = UnicodeAttribute()
+    end = UnicodeAttribute()
+
+
+class BlockedPeriod(MapAttribute):
+    start = UTCDateTimeAttribute()
+    end = UTCDateTimeAttribute()
+    reason = UnicodeAttribute(null=True)
+
+
+class ByCountryIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "byCountry"
+        projection = AllProjection()
+
+    country_id = UnicodeAttribute(hash_key=True, attr_name="countryId")
+    doctor_id = UnicodeAttribute(range_key=True, attr_name="doctorId")
+
+
+@register
+class Doctor(RecordModel):
+    class Meta(table_meta("doctors")):
+        pass
+
+    doctor_id = UnicodeAttribute(hash_key=True, attr_name="doctorId")
+    name = UnicodeAttribute()
+    speciality = UnicodeAttribute()
+    # Lower-cased speciality, so that a filter matches whatever the case of the query.
+    speciality_key = UnicodeAttribute(attr_name="specialityKey")
+    country_id = UnicodeAttribute(attr_name="countryId")
+    time_zone = UnicodeAttribute(attr_name="timeZone")
+    slot_minutes = NumberAttribute(attr_name="slotMinutes", default=30)
+    available_times = ListAttribute(of=AvailableTime, attr_name="availableTimes")
+    unavailable = ListAttribute(of=BlockedPeriod, default=list)
+
+    by_country = ByCountryIndex()

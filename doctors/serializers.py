@@ -1,0 +1,60 @@
+from rest_framework import serializers
+
+from countries import reference
+from doctors.schedule import EXAMPLES, ScheduleError, parse_available_times
+from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, StrictSerializer, TextField
+
+
+class AvailableTimesField(serializers.Field):
+    """Takes the original strings and the object form; gives the object form."""
+
+    default_error_messages = {"invalid": f"Expected a list of weekly windows, {EXAMPLES}."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("invalid")
+        try:
+            return parse_available_times(data)
+        except ScheduleError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value):
+        return [{"day": window.day, "start": window.start, "end": window.end} for window in value or []]
+
+
+class BlockedPeriodSerializer(StrictSerializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    reason = TextField(required=False, allow_null=True, allow_blank=True, max_length=200)
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": ["The end must be after the start."]})
+        return attrs
+
+
+class DoctorSerializer(RecordSerializer):
+    doctorId = IdField(source="doctor_id", required=False)
+    name = TextField(max_length=200)
+    speciality = TextField(max_length=100)
+    countryId = IdField(source="country_id")
+    availableTimes = AvailableTimesField(source="available_times")
+    slotMinutes = serializers.IntegerField(source="slot_minutes", min_value=5, max_value=240, default=30)
+    timeZone = TextField(
+        source="time_zone",
+        required=False,
+        allow_null=True,
+        max_length=64,
+        help_text="IANA zone; default: the country's.",
+    )
+    unavailable = BlockedPeriodSerializer(many=True, required=False, max_length=200)
+
+    def validate_timeZone(self, value):
+        if value is not None and not reference.is_time_zone(value):
+            raise serializers.ValidationError(f"'{value}' is not an IANA time zone (e.g. 'America/Santiago').")
+        return value
+
+
+class DoctorListParams(ListParamsSerializer):
+    countryId = IdField(source="country_id", required=False)
+    speciality = TextField(required=False, max_length=100)

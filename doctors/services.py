@@ -1,0 +1,96 @@
+from datetime import datetime
+from typing import Any
+
+from countries.selectors import country_get_referenced
+from countries.services import country_must_exist
+from doctors.models import AvailableTime, BlockedPeriod, Doctor
+from doctors.schedule import WeeklyWindow
+from doctors.selectors import doctor_get
+from scheduler.db import Transaction, apply_changes, check_if_match, new_id, run_transaction, version_conflict
+from scheduler.exceptions import Conflict
+
+
+def _stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validated input → attribute values (schedule windows and blocked periods as map attributes)."""
+    stored = dict(fields)
+    if "available_times" in stored:
+        windows: list[WeeklyWindow] = stored["available_times"]
+        stored["available_times"] = [AvailableTime(**window.as_dict()) for window in windows]
+    if "unavailable" in stored:
+        periods: list[dict[str, datetime | str | None]] = stored["unavailable"] or []
+        stored["unavailable"] = [BlockedPeriod(**period) for period in periods]
+    if "speciality" in stored:
+        stored["speciality_key"] = stored["speciality"].lower()
+    return stored
+
+
+def doctor_create(
+    *,
+    name: str,
+    speciality: str,
+    country_id: str,
+    available_times: list[WeeklyWindow],
+    doctor_id: str | None = None,
+    slot_minutes: int = 30,
+    time_zone: str | None = None,
+    unavailable: list[dict[str, Any]] | None = None,
+) -> Doctor:
+    country = country_get_referenced(country_id=country_id)
+    doctor = Doctor(
+        doctor_id or new_id(),
+        **_stored_fields(
+            {
+                "name": name,
+                "speciality": speciality,
+                "country_id": country_id,
+                "time_zone": time_zone or country.time_zone,
+                "slot_minutes": slot_minutes,
+                "available_times": available_times,
+                "unavailable": unavailable or [],
+            }
+        ),
+    )
+    doctor.touch()
+
+    def build(tx: Transaction) -> None:
+        country_must_exist(tx, country_id)
+        tx.put(
+            doctor,
+            condition=Doctor.doctor_id.does_not_exist(),
+            on_fail=lambda: Conflict(f"Doctor '{doctor.doctor_id}' already exists.", field="doctorId"),
+        )
+
+    run_transaction(build, default_conflict=lambda: Conflict("The doctor could not be created; retry."))
+    return doctor
+
+
+def doctor_update(*, doctor_id: str, changes: dict[str, Any], if_match: int | None, replace: bool) -> Doctor:
+    """PATCH (`replace=False`) or PUT (`replace=True`, absent optional fields back to defaults)."""
+    doctor = doctor_get(doctor_id=doctor_id)
+    if replace:
+        changes.setdefault("time_zone", None)
+        changes.setdefault("unavailable", [])
+    country_changed = "country_id" in changes and changes["country_id"] != doctor.country_id
+    if changes.get("time_zone", "") is None or (country_changed and "time_zone" not in changes):
+        changes["time_zone"] = country_get_referenced(country_id=changes.get("country_id", doctor.country_id)).time_zone
+    elif country_changed:
+        country_get_referenced(country_id=changes["country_id"])
+    apply_changes(doctor, _stored_fields(changes), if_match=if_match)
+
+    def build(tx: Transaction) -> None:
+        if country_changed:
+            country_must_exist(tx, doctor.country_id)
+        tx.put(doctor, on_fail=lambda: version_conflict(if_match))
+
+    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    return doctor
+
+
+def doctor_delete(*, doctor_id: str, if_match: int | None) -> None:
+    doctor = doctor_get(doctor_id=doctor_id)
+    check_if_match(doctor, if_match)
+
+    def build(tx: Transaction) -> None:
+        tx.delete(doctor, on_fail=lambda: version_conflict(if_match))
+
+    run_transaction(build, default_conflict=lambda: version_conflict(if_match))

@@ -1,0 +1,27 @@
+from doctors import selectors, services
+from doctors.serializers import DoctorListParams, DoctorSerializer
+from scheduler.views import RecordViewSet
+
+
+class DoctorViewSet(RecordViewSet):
+    """Doctors: speciality, country, weekly schedule, slot length and blocked periods."""
+
+    serializer_class = DoctorSerializer
+    list_params_class = DoctorListParams
+    lookup_field = "doctorId"
+    location_prefix = "/doctors"
+
+    def get_record(self, record_id):
+        return selectors.doctor_get(doctor_id=record_id)
+
+    def list_records(self, params):
+        return selectors.doctor_list(**params)
+
+    def create_record(self, data):
+        return services.doctor_create(**data)
+
+    def update_record(self, record_id, data, *, if_match, replace):
+        return services.doctor_update(doctor_id=record_id, changes=data, if_match=if_match, replace=replace)
+
+    def delete_record(self, record_id, *, if_match):
+        services.doctor_delete(doctor_id=record_id, if_match=if_match)

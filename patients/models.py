@@ -1,0 +1,41 @@
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+
+from scheduler.db import RecordModel, register, table_meta
+
+
+class ByCountryIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "byCountry"
+        projection = AllProjection()
+
+    country_id = UnicodeAttribute(hash_key=True, attr_name="countryId")
+    patient_id = UnicodeAttribute(range_key=True, attr_name="patientId")
+
+
+class ByEmailIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "byEmail"
+        projection = KeysOnlyProjection()
+
+    email_index = UnicodeAttribute(hash_key=True, attr_name="emailIndex")
+
+
+@register
+class Patient(RecordModel):
+    class Meta(table_meta("patients")):
+        pass
+
+    patient_id = UnicodeAttribute(hash_key=True, attr_name="patientId")
+    name = UnicodeAttribute()
+    country_id = UnicodeAttribute(attr_name="countryId")
+    age = NumberAttribute(null=True)
+    birth_date = UnicodeAttribute(null=True, attr_name="birthDate")
+    address = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    # Keyed hash of the e-mail: finds a patient by e-mail without indexing the address itself.
+    email_index = UnicodeAttribute(null=True, attr_name="emailIndex")
+    phone_number = UnicodeAttribute(null=True, attr_name="phoneNumber")
+
+    by_country = ByCountryIndex()
+    by_email = ByEmailIndex()

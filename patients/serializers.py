@@ -1,0 +1,69 @@
+from datetime import date
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from rest_framework import serializers
+
+from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, TextField
+
+MAX_AGE = 150
+
+
+class PatientSerializer(RecordSerializer):
+    patientId = IdField(source="patient_id", required=False)
+    name = TextField(max_length=200)
+    countryId = IdField(source="country_id")
+    age = serializers.IntegerField(min_value=0, max_value=MAX_AGE, required=False, allow_null=True)
+    birthDate = serializers.DateField(source="birth_date", required=False, allow_null=True)
+    address = TextField(max_length=500, required=False, allow_null=True, allow_blank=True)
+    email = TextField(max_length=254, required=False, allow_null=True)
+    phoneNumber = TextField(
+        source="phone_number",
+        max_length=40,
+        required=False,
+        allow_null=True,
+        help_text="International format (leading +); stored as E.164.",
+    )
+
+    def validate_email(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return validate_email(value, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as exc:
+            raise serializers.ValidationError(f"'{value}' is not a valid e-mail address: {exc}") from None
+
+    def validate_phoneNumber(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            number = phonenumbers.parse(value, None)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_possible_number(number):
+            raise serializers.ValidationError(
+                f"'{value}' is not a possible phone number; use the international format, e.g. +56 9 1234 5678."
+            )
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def validate_birthDate(self, value: date | None) -> date | None:
+        if value is None:
+            return None
+        today = date.today()
+        if value > today:
+            raise serializers.ValidationError("The birth date is in the future.")
+        if today.year - value.year > MAX_AGE:
+            raise serializers.ValidationError(f"The birth date is more than {MAX_AGE} years ago.")
+        return value
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("age") is None and data.get("birthDate"):
+            born = date.fromisoformat(data["birthDate"])
+            today = date.today()
+            data["age"] = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return data
+
+
+class PatientListParams(ListParamsSerializer):
+    countryId = IdField(source="country_id", required=False)

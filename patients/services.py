@@ -1,0 +1,73 @@
+from datetime import date
+from typing import Any
+
+from django.utils.crypto import salted_hmac
+
+from countries.selectors import country_get_referenced
+from countries.services import country_must_exist
+from patients.models import Patient
+from patients.selectors import patient_get
+from scheduler.db import Transaction, apply_changes, check_if_match, new_id, run_transaction, version_conflict
+from scheduler.exceptions import Conflict
+
+OPTIONAL_FIELDS = ("age", "birth_date", "address", "email", "phone_number")
+
+
+def email_blind_index(email: str | None) -> str | None:
+    return salted_hmac("patients.email", email, algorithm="sha256").hexdigest() if email else None
+
+
+def _stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    stored = dict(fields)
+    if isinstance(stored.get("birth_date"), date):
+        stored["birth_date"] = stored["birth_date"].isoformat()
+    if "email" in stored:
+        stored["email_index"] = email_blind_index(stored["email"])
+    return stored
+
+
+def patient_create(*, name: str, country_id: str, patient_id: str | None = None, **optional: Any) -> Patient:
+    country_get_referenced(country_id=country_id)
+    patient = Patient(patient_id or new_id(), **_stored_fields({"name": name, "country_id": country_id, **optional}))
+    patient.touch()
+
+    def build(tx: Transaction) -> None:
+        country_must_exist(tx, country_id)
+        tx.put(
+            patient,
+            condition=Patient.patient_id.does_not_exist(),
+            on_fail=lambda: Conflict(f"Patient '{patient.patient_id}' already exists.", field="patientId"),
+        )
+
+    run_transaction(build, default_conflict=lambda: Conflict("The patient could not be created; retry."))
+    return patient
+
+
+def patient_update(*, patient_id: str, changes: dict[str, Any], if_match: int | None, replace: bool) -> Patient:
+    """PATCH (`replace=False`) or PUT (`replace=True`, absent optional fields cleared)."""
+    patient = patient_get(patient_id=patient_id)
+    if replace:
+        for name in OPTIONAL_FIELDS:
+            changes.setdefault(name, None)
+    country_changed = "country_id" in changes and changes["country_id"] != patient.country_id
+    if country_changed:
+        country_get_referenced(country_id=changes["country_id"])
+    apply_changes(patient, _stored_fields(changes), if_match=if_match)
+
+    def build(tx: Transaction) -> None:
+        if country_changed:
+            country_must_exist(tx, patient.country_id)
+        tx.put(patient, on_fail=lambda: version_conflict(if_match))
+
+    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    return patient
+
+
+def patient_delete(*, patient_id: str, if_match: int | None) -> None:
+    patient = patient_get(patient_id=patient_id)
+    check_if_match(patient, if_match)
+
+    def build(tx: Transaction) -> None:
+        tx.delete(patient, on_fail=lambda: version_conflict(if_match))
+
+    run_transaction(build, default_conflict=lambda: version_conflict(if_match))

@@ -1,0 +1,206 @@
+"""SQS and SNS: clients built from settings, the names of every queue and the topic, and the
+infrastructure bootstrap (tables, queues with dead-letter queues, topic, subscription)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+from scheduler import db
+
+
+@cache
+def client(service: str):
+    endpoints = {"sqs": settings.SQS_ENDPOINT, "sns": settings.SNS_ENDPOINT, "dynamodb": settings.DYNAMODB_ENDPOINT}
+    return boto3.client(
+        service,
+        region_name=settings.AWS_REGION,
+        endpoint_url=endpoints[service],
+        config=Config(
+            connect_timeout=settings.AWS_CONNECT_TIMEOUT,
+            read_timeout=settings.AWS_READ_TIMEOUT,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
+    )
+
+
+# --- Names ---------------------------------------------------------------------------------------
+
+
+def queue_name(suffix: str) -> str:
+    return f"{settings.SQS_QUEUE_PREFIX}{suffix}"
+
+
+def country_queue_suffix(country_code: str) -> str:
+    return f"appointments-{country_code.lower()}"
+
+
+def dead_letter_name(name: str) -> str:
+    return f"{name}-dlq"
+
+
+def base_queue_suffixes(country_codes: list[str]) -> list[str]:
+    """Celery's default queue, the notifications queue and one queue per country."""
+    return [settings.CELERY_TASK_DEFAULT_QUEUE, "notifications"] + [
+        country_queue_suffix(code) for code in sorted(set(country_codes))
+    ]
+
+
+def topic_arn() -> str | None:
+    """The configured topic, else the one named SNS_TOPIC_NAME if it exists (bootstrap creates it)."""
+    if settings.SNS_TOPIC_ARN:
+        return settings.SNS_TOPIC_ARN
+    suffix = f":{settings.SNS_TOPIC_NAME}"
+    for page in client("sns").get_paginator("list_topics").paginate():
+        for topic in page["Topics"]:
+            if topic["TopicArn"].endswith(suffix):
+                return topic["TopicArn"]
+    return None
+
+
+# --- Bootstrap -----------------------------------------------------------------------------------
+
+Report = Callable[[str, str], None]  # (what happened: "created" | "found", what)
+
+
+def ensure_tables(report: Report, *, wait: bool) -> None:
+    for model in db.registered_models():
+        name = model.Meta.table_name
+        if model.exists():
+            report("found", f"table {name}")
+            continue
+        try:
+            model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
+        except Exception as exc:  # another bootstrap created it in between
+            if "ResourceInUseException" not in repr(exc) and "Table already exists" not in str(exc):
+                raise
+            report("found", f"table {name}")
+            continue
+        report("created", f"table {name}")
+
+
+def ensure_queue(suffix: str, report: Report) -> str:
+    """Create the queue and its dead-letter queue when missing; return the queue's URL."""
+    sqs = client("sqs")
+    name = queue_name(suffix)
+    dlq_name = dead_letter_name(name)
+    dlq_url = _ensure_one_queue(dlq_name, {}, report)
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.SQS_MAX_RECEIVE_COUNT)})
+    attributes = {
+        "RedrivePolicy": redrive,
+        "VisibilityTimeout": str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]),
+    }
+    url = _ensure_one_queue(name, attributes, report)
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return url
+
+
+def _ensure_one_queue(name: str, attributes: dict, report: Report) -> str:
+    sqs = client("sqs")
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        report("found", f"queue {name}")
+        return url
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            raise
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    report("created", f"queue {name}")
+    return url
+
+
+def ensure_topic_and_subscription(notifications_url: str, report: Report) -> str:
+    sns, sqs = client("sns"), client("sqs")
+    arn = topic_arn()
+    if arn:
+        sns.get_topic_attributes(TopicArn=arn)
+        report("found", f"topic {arn}")
+    else:
+        arn = sns.create_topic(Name=settings.SNS_TOPIC_NAME)["TopicArn"]
+        report("created", f"topic {arn}")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=notifications_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]
+    if any(s["Endpoint"] == queue_arn and s["Protocol"] == "sqs" for s in subscriptions):
+        report("found", f"subscription {queue_arn}")
+    else:
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+        report("created", f"subscription {queue_arn} (raw delivery)")
+    # Let the topic deliver to the queue (AWS checks this policy; moto does not).
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": arn}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=notifications_url, Attributes={"Policy": json.dumps(policy)})
+    return arn
+
+
+def notifications_queue_url(urls: dict[str, str]) -> str:
+    return settings.SQS_QUEUE_URL or urls["notifications"]
+
+
+# --- Readiness -----------------------------------------------------------------------------------
+
+
+def readiness() -> dict[str, str]:
+    """Each component's state: "ok" or why it is not ready."""
+    components: dict[str, str] = {}
+    try:
+        names = set()
+        for page in client("dynamodb").get_paginator("list_tables").paginate():
+            names.update(page["TableNames"])
+        missing = [m.Meta.table_name for m in db.registered_models() if m.Meta.table_name not in names]
+        components["dynamodb"] = f"missing tables: {', '.join(missing)}" if missing else "ok"
+    except Exception as exc:  # any failure means "not ready"; the kind is enough to act on
+        components["dynamodb"] = f"unreachable ({type(exc).__name__})"
+    try:
+        client("sqs").get_queue_url(QueueName=queue_name(settings.CELERY_TASK_DEFAULT_QUEUE))
+        components["sqs"] = "ok"
+    except ClientError:
+        components["sqs"] = f"missing queue {queue_name(settings.CELERY_TASK_DEFAULT_QUEUE)}"
+    except Exception as exc:
+        components["sqs"] = f"unreachable ({type(exc).__name__})"
+    try:
+        arn = topic_arn()
+        if arn:
+            client("sns").get_topic_attributes(TopicArn=arn)
+        components["sns"] = "ok" if arn else f"missing topic {settings.SNS_TOPIC_NAME}"
+    except ClientError:
+        components["sns"] = f"missing topic {settings.SNS_TOPIC_ARN or settings.SNS_TOPIC_NAME}"
+    except Exception as exc:
+        components["sns"] = f"unreachable ({type(exc).__name__})"
+    return components
+
+
+def unreachable_services() -> list[str]:
+    """The services whose endpoint does not answer at all (used while they start)."""
+    probes = {
+        "dynamodb": lambda: client("dynamodb").list_tables(Limit=1),
+        "sqs": lambda: client("sqs").list_queues(MaxResults=1),
+        "sns": lambda: client("sns").list_topics(),
+    }
+    down = []
+    for name, probe in probes.items():
+        try:
+            probe()
+        except ClientError:
+            pass  # it answered
+        except Exception:
+            down.append(name)
+    return down

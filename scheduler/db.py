@@ -1,0 +1,229 @@
+"""The one shared DynamoDB layer: model base and Meta, the model registry, cursor pagination,
+transactions with error translation, and the few helpers every app's services use.
+
+PynamoDB resolves `Meta` when a model class is defined, so host, region and table name are read
+from settings at import time (PynamoDB issues #287, #1275); transactions get a `Connection` built
+with the same host and region (PynamoDB issue #809).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core import signing
+from pynamodb.attributes import UTCDateTimeAttribute, VersionAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+from ulid import ULID
+
+from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, PreconditionFailed
+
+M = TypeVar("M", bound=Model)
+
+# Every model that owns a table, so that bootstrap and the tests know them all.
+_REGISTRY: list[type[Model]] = []
+
+
+def register(model: type[M]) -> type[M]:
+    """Class decorator: record a model whose table bootstrap must create."""
+    if model not in _REGISTRY:
+        _REGISTRY.append(model)
+    return model
+
+
+def registered_models() -> list[type[Model]]:
+    # Importing the apps' models modules fills the registry.
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        config.import_models()
+    return list(_REGISTRY)
+
+
+def table_meta(name: str) -> type:
+    """A `Meta` base for a model stored in the table called `name` in settings.DYNAMODB_TABLES."""
+    return type(
+        "Meta",
+        (),
+        {
+            "table_name": settings.DYNAMODB_TABLES[name],
+            "host": settings.DYNAMODB_ENDPOINT,
+            "region": settings.AWS_REGION,
+            "billing_mode": "PAY_PER_REQUEST",
+            "connect_timeout_seconds": settings.AWS_CONNECT_TIMEOUT,
+            "read_timeout_seconds": settings.AWS_READ_TIMEOUT,
+            "max_retry_attempts": 3,
+        },
+    )
+
+
+def connection() -> Connection:
+    return Connection(
+        host=settings.DYNAMODB_ENDPOINT,
+        region=settings.AWS_REGION,
+        connect_timeout_seconds=settings.AWS_CONNECT_TIMEOUT,
+        read_timeout_seconds=settings.AWS_READ_TIMEOUT,
+        max_retry_attempts=3,
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A server-generated id for a record created without one (sortable by creation time)."""
+    return str(ULID())
+
+
+class RecordModel(Model):
+    """Base of every stored record: timestamps and an optimistic-locking version."""
+
+    created_at = UTCDateTimeAttribute(attr_name="createdAt")
+    updated_at = UTCDateTimeAttribute(attr_name="updatedAt")
+    version = VersionAttribute()
+
+    def touch(self) -> None:
+        now = utcnow()
+        if self.created_at is None:
+            self.created_at = now
+        self.updated_at = now
+
+
+# --- Optimistic concurrency ----------------------------------------------------------------------
+
+
+def check_if_match(record: RecordModel, if_match: int | None) -> None:
+    """412 when the client's `If-Match` version is not the stored one."""
+    if if_match is not None and if_match != record.version:
+        raise PreconditionFailed(
+            f"If-Match version {if_match} does not match the current version {record.version}; "
+            "fetch the record again and retry."
+        )
+
+
+def apply_changes(record: RecordModel, changes: dict[str, Any], *, if_match: int | None) -> None:
+    """Set validated fields on a record read just before, after checking the client's version."""
+    check_if_match(record, if_match)
+    for name, value in changes.items():
+        setattr(record, name, value)
+    record.touch()
+
+
+def version_conflict(if_match: int | None) -> ApplicationError:
+    """The error for a write whose version condition failed because another write came first."""
+    if if_match is not None:
+        return PreconditionFailed("The record was changed by another request; fetch it again and retry.")
+    return Conflict("The record was changed by another request at the same time; retry.")
+
+
+# --- Transactions --------------------------------------------------------------------------------
+
+# TransactWriteItems sends condition checks, deletes, puts and updates in this order (PynamoDB).
+_KIND_ORDER = ("check", "delete", "put", "update")
+
+
+@dataclass
+class Transaction:
+    """Collects the items of one TransactWriteItems, each with the error to raise if its
+    condition is what cancelled the transaction."""
+
+    _ops: dict[str, list[tuple[Callable[[TransactWrite], None], Callable[[], Exception] | None]]] = field(
+        default_factory=lambda: {kind: [] for kind in _KIND_ORDER}
+    )
+
+    def check(
+        self, model_cls: type[Model], hash_key: Any, *, condition: Condition, on_fail: Callable[[], Exception]
+    ) -> None:
+        self._ops["check"].append((lambda tx: tx.condition_check(model_cls, hash_key, condition=condition), on_fail))
+
+    def delete(
+        self, record: Model, *, condition: Condition | None = None, on_fail: Callable[[], Exception] | None = None
+    ) -> None:
+        self._ops["delete"].append((lambda tx: tx.delete(record, condition=condition), on_fail))
+
+    def put(
+        self, record: Model, *, condition: Condition | None = None, on_fail: Callable[[], Exception] | None = None
+    ) -> None:
+        self._ops["put"].append((lambda tx: tx.save(record, condition=condition), on_fail))
+
+    def _ordered(self) -> list[tuple[Callable[[TransactWrite], None], Callable[[], Exception] | None]]:
+        return [op for kind in _KIND_ORDER for op in self._ops[kind]]
+
+
+# TransactionConflict: another transaction touched one of the items; the whole write can be retried.
+TRANSACTION_ATTEMPTS = 4
+
+
+def run_transaction(build: Callable[[Transaction], None], *, default_conflict: Callable[[], Exception]) -> None:
+    """Build and commit one transaction. A cancelled condition raises the error registered for
+    that item (or `default_conflict()`); a TransactionConflict is retried with jittered backoff."""
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        plan = Transaction()
+        build(plan)
+        ops = plan._ordered()
+        try:
+            with TransactWrite(connection=connection()) as tx:
+                for add, _ in ops:
+                    add(tx)
+            return
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            codes = [reason.code if reason else None for reason in reasons]
+            if "ConditionalCheckFailed" in codes:
+                on_fail = ops[codes.index("ConditionalCheckFailed")][1] if len(ops) == len(codes) else None
+                raise (on_fail or default_conflict)() from exc
+            if "TransactionConflict" in codes and attempt + 1 < TRANSACTION_ATTEMPTS:
+                time.sleep(random.uniform(0, 0.05 * 2**attempt))
+                continue
+            if "TransactionConflict" in codes:
+                raise Conflict("Another request changed the same records at the same time; retry.") from exc
+            raise
+
+
+# --- Cursor pagination ---------------------------------------------------------------------------
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+_CURSOR_SALT = "scheduler.db.cursor"
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next: str | None
+
+
+def encode_cursor(last_evaluated_key: dict | None, scope: str) -> str | None:
+    """Wrap DynamoDB's LastEvaluatedKey in a signed, opaque token bound to one listing."""
+    if not last_evaluated_key:
+        return None
+    return signing.dumps({"k": last_evaluated_key, "s": scope}, salt=_CURSOR_SALT, compress=True)
+
+
+def decode_cursor(cursor: str | None, scope: str) -> dict | None:
+    if not cursor:
+        return None
+    try:
+        payload = signing.loads(cursor, salt=_CURSOR_SALT)
+    except signing.BadSignature:
+        raise InvalidInput("cursor", "This cursor is not valid; use the `next` value of the previous page.") from None
+    if not isinstance(payload, dict) or payload.get("s") != scope or not isinstance(payload.get("k"), dict):
+        raise InvalidInput("cursor", "This cursor belongs to another listing; start again without a cursor.")
+    return payload["k"]
+
+
+def paginate(fetch: Callable[..., Iterable[M]], *, limit: int, cursor: str | None, scope: str, **kwargs: Any) -> Page:
+    """Run one page of a PynamoDB query or scan: `fetch(**kwargs, limit=, last_evaluated_key=)`."""
+    iterator = fetch(limit=limit, last_evaluated_key=decode_cursor(cursor, scope), **kwargs)
+    items = list(iterator)
+    return Page(items=items, next=encode_cursor(iterator.last_evaluated_key, scope))

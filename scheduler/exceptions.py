@@ -1,0 +1,89 @@
+"""The application's one error type and the DRF exception handler that renders it.
+
+Services raise `ApplicationError` (or a subclass) with a message a person can act on; the handler
+turns it, PynamoDB's `DoesNotExist` and unreachable AWS endpoints into the contract's status codes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from botocore.exceptions import BotoCoreError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from django.core.exceptions import RequestDataTooBig
+from pynamodb.exceptions import DoesNotExist, PynamoDBException
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+class ApplicationError(Exception):
+    """An error a client can act on. With `field`, rendered as `{field: [message]}`."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, *, field: str | None = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if status_code is not None:
+            self.status_code = status_code
+
+    def payload(self) -> dict:
+        if self.field:
+            return {self.field: [self.message]}
+        return {"detail": self.message}
+
+
+class InvalidInput(ApplicationError):
+    """400 naming the field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, field=field)
+
+
+class NotFound(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+
+class Conflict(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+
+
+class PreconditionFailed(ApplicationError):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+
+
+class ServiceUnavailable(ApplicationError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+
+def _is_unreachable(exc: BaseException | None) -> bool:
+    """True when the root cause is an endpoint that did not answer, not a bad request."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (BotoConnectionError, HTTPClientError)):
+            return True
+        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(exc.payload(), status=exc.status_code)
+    if isinstance(exc, DoesNotExist):
+        return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": "The request body is too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, (PynamoDBException, BotoCoreError)) and _is_unreachable(exc):
+        logger.warning("DynamoDB unreachable: %s", type(exc).__name__)
+        response = Response(
+            {"detail": "The database is not reachable right now; retry shortly."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = "5"
+        return response
+    return drf_exception_handler(exc, context)

@@ -1,0 +1,60 @@
+"""Serializer pieces every resource shares: strict input, ids, record metadata, list parameters."""
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+
+from scheduler.db import DEFAULT_LIMIT, MAX_LIMIT
+
+ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+ID_MESSAGE = "Use 1 to 64 characters: letters, digits, '_', '.', ':' or '-'."
+
+
+class TextField(serializers.CharField):
+    """A CharField that takes only JSON strings (DRF's would turn 12 or 1.5 into text)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class IdField(TextField):
+    """A client-supplied id (countryId, doctorId, ...)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators.append(RegexValidator(ID_PATTERN, ID_MESSAGE))
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, so that a misspelt field is an error, not silently lost.
+    Read-only fields (as a client echoes them back from a GET) are accepted and ignored."""
+
+    ignored_keys: frozenset[str] = frozenset()
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields) - self.ignored_keys)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class RecordSerializer(StrictSerializer):
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+    version = serializers.IntegerField(read_only=True)
+
+
+class ListParamsSerializer(StrictSerializer):
+    ignored_keys = frozenset({"format"})  # the browsable API's ?format=json|api
+    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    cursor = TextField(default=None, max_length=4096)
+
+
+class PageSerializer(serializers.Serializer):
+    """`{"results": [...], "next": "<cursor>" | null}` (used for the schema)."""
+
+    next = serializers.CharField(allow_null=True)

@@ -1,0 +1,174 @@
+"""Settings for the appointment scheduler.
+
+Every value comes from the environment through one `env` object (see `.env.example`). The variable
+names of the original Node service stay valid. Defaults are safe for production; the local stack
+(`make run`, tests) sets `STAGE=local` and the local endpoints.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Stage -------------------------------------------------------------------------------------
+STAGE = env.str("STAGE", default="dev")
+LOCAL_STAGES = {"local", "test"}
+IS_LOCAL = STAGE in LOCAL_STAGES
+DEBUG = env.bool("DEBUG", default=STAGE == "local")
+
+# --- Security ----------------------------------------------------------------------------------
+# A fixed key is acceptable only on a developer's machine; anywhere else it must be given.
+SECRET_KEY = env.str("SECRET_KEY", default="local-insecure-key-change-me" if IS_LOCAL else environ.Env.NOTSET)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if IS_LOCAL else [])
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SESSION_COOKIE_SECURE = not IS_LOCAL
+CSRF_COOKIE_SECURE = not IS_LOCAL
+
+# --- Application -------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "scheduler",
+    "countries",
+    "doctors",
+    "patients",
+    "appointments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "scheduler.middleware.RequestIdMiddleware",
+    "scheduler.middleware.BodySizeLimitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "scheduler.urls"
+WSGI_APPLICATION = "scheduler.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# There is no SQL database: every record lives in DynamoDB through PynamoDB.
+DATABASES: dict = {}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".local" / "static"
+
+# Bodies over this size are refused with 413 before they are parsed.
+MAX_BODY_BYTES = env.int("MAX_BODY_BYTES", default=256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
+# --- AWS ---------------------------------------------------------------------------------------
+AWS_REGION = env.str("AWS_REGION", default="us-east-1")
+AWS_ENDPOINT_URL = env.str("AWS_ENDPOINT_URL", default="") or None
+DYNAMODB_ENDPOINT = (
+    env.str("DYNAMODB_ENDPOINT", default="") or env.str("AWS_ENDPOINT_URL_DYNAMODB", default="") or AWS_ENDPOINT_URL
+)
+SQS_ENDPOINT = env.str("AWS_ENDPOINT_URL_SQS", default="") or AWS_ENDPOINT_URL
+SNS_ENDPOINT = env.str("AWS_ENDPOINT_URL_SNS", default="") or AWS_ENDPOINT_URL
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+# Seconds to wait on an AWS endpoint before a request counts as failed.
+AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=2.0)
+AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=10.0)
+
+# --- DynamoDB tables ---------------------------------------------------------------------------
+# Table names default to appointment-scheduler-<stage>-<name>; DYNAMODB_<NAME>_TABLE overrides one.
+DYNAMODB_TABLE_PREFIX = env.str("DYNAMODB_TABLE_PREFIX", default=f"appointment-scheduler-{STAGE}-")
+DYNAMODB_TABLES = {
+    name: env.str(f"DYNAMODB_{name.upper()}_TABLE", default=f"{DYNAMODB_TABLE_PREFIX}{name}")
+    for name in ("countries", "doctors", "patients", "appointments", "slots", "users", "tokens", "events", "audit")
+}
+
+# --- Queues and events -------------------------------------------------------------------------
+SQS_QUEUE_PREFIX = env.str("SQS_QUEUE_PREFIX", default=f"appointment-scheduler-{STAGE}-")
+# The original service's single queue; here it is the notifications queue when given.
+SQS_QUEUE_URL = env.str("SQS_QUEUE_URL", default="") or None
+SNS_TOPIC_NAME = env.str("SNS_TOPIC_NAME", default=f"{SQS_QUEUE_PREFIX}appointment-events")
+SNS_TOPIC_ARN = env.str("SNS_TOPIC_ARN", default="") or None
+# Receives before a message moves to its queue's dead-letter queue.
+SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)
+
+# --- Celery ------------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="sqs://")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "region": AWS_REGION,
+    "queue_name_prefix": SQS_QUEUE_PREFIX,
+    "visibility_timeout": env.int("SQS_VISIBILITY_TIMEOUT", default=300),
+    "polling_interval": env.float("SQS_POLLING_INTERVAL", default=1.0),
+    "wait_time_seconds": env.int("SQS_WAIT_TIME_SECONDS", default=10),
+}
+if SQS_ENDPOINT:
+    # kombu's SQS transport takes the endpoint from the broker URL's host.
+    from urllib.parse import urlsplit
+
+    _sqs = urlsplit(SQS_ENDPOINT)
+    CELERY_BROKER_URL = env.str(
+        "CELERY_BROKER_URL",
+        default=f"sqs://{AWS_ACCESS_KEY_ID or 'local'}:{AWS_SECRET_ACCESS_KEY or 'local'}@{_sqs.netloc}",
+    )
+    CELERY_BROKER_TRANSPORT_OPTIONS["is_secure"] = _sqs.scheme == "https"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = False
+
+# --- REST framework ----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # Authentication arrives with its own issue; until then there is no Django user model to load.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["scheduler.permissions.IsAllowed"],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "scheduler.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Medical appointment scheduler",
+    "DESCRIPTION": "Multi-country medical appointment scheduling API (DynamoDB, SQS, SNS).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Logging -----------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"botocore": {"level": "WARNING"}, "pynamodb": {"level": "WARNING"}},
+}

@@ -1,0 +1,33 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from countries.views import CountryViewSet
+from doctors.views import DoctorViewSet
+from patients.views import PatientViewSet
+from scheduler.views import health_live, health_ready
+
+
+class OptionalSlashRouter(SimpleRouter):
+    """The original service's routes had no trailing slash; accept both forms."""
+
+    def __init__(self):
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("countries", CountryViewSet, basename="country")
+router.register("doctors", DoctorViewSet, basename="doctor")
+router.register("patients", PatientViewSet, basename="patient")
+
+urlpatterns = [
+    path("health/live", health_live, name="health-live"),
+    path("health/ready", health_ready, name="health-ready"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include(router.urls)),
+]
+
+handler404 = "scheduler.views.not_found"
+handler500 = "scheduler.views.server_error"

@@ -1,0 +1,114 @@
+"""Start the local AWS services the integration tests talk to: DynamoDB Local and moto server,
+each on a free port, unless endpoints are given in the environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DYNAMODB_LOCAL_DIR = Path(os.environ.get("DYNAMODB_LOCAL_DIR", BASE_DIR / ".local" / "dynamodb-local"))
+LOG_DIR = BASE_DIR / ".local" / "test-logs"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float, process: subprocess.Popen | None = None, name: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {process.returncode}; see {LOG_DIR}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not open port {port} within {timeout:.0f}s; see {LOG_DIR}")
+
+
+@dataclass
+class LocalStack:
+    """The processes this test run started, and the environment that points at them."""
+
+    processes: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
+    pending: list[tuple[str, int, subprocess.Popen]] = field(default_factory=list)
+
+    def prepare_environment(self) -> None:
+        """Choose endpoints and a per-run prefix, and start what is missing. Runs before Django
+        loads settings, because PynamoDB reads host and table names when models are defined."""
+        run = uuid.uuid4().hex[:8]
+        os.environ.setdefault("STAGE", "test")
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+        os.environ.setdefault("AWS_REGION", "us-east-1")
+        os.environ["DYNAMODB_TABLE_PREFIX"] = f"test-{run}-"
+        os.environ["SQS_QUEUE_PREFIX"] = f"test-{run}-"
+        os.environ.pop("SNS_TOPIC_ARN", None)
+        os.environ.pop("SQS_QUEUE_URL", None)
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        if not (os.environ.get("DYNAMODB_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")):
+            port = free_port()
+            self._start_dynamodb(port)
+            os.environ["DYNAMODB_ENDPOINT"] = f"http://127.0.0.1:{port}"
+        if not os.environ.get("AWS_ENDPOINT_URL_SQS"):
+            port = free_port()
+            self._start_moto(port)
+            os.environ["AWS_ENDPOINT_URL_SQS"] = os.environ["AWS_ENDPOINT_URL_SNS"] = f"http://127.0.0.1:{port}"
+        os.environ.setdefault("AWS_ENDPOINT_URL_SNS", os.environ["AWS_ENDPOINT_URL_SQS"])
+
+    def wait_until_up(self, timeout: float = 60.0) -> None:
+        for name, port, process in self.pending:
+            wait_for_port(port, timeout, process, name)
+        self.pending.clear()
+
+    def _spawn(self, name: str, port: int, command: list[str], cwd: Path | None = None) -> None:
+        log = open(LOG_DIR / f"{name}.log", "wb")  # noqa: SIM115 - kept open for the process' life
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+        self.processes.append((name, process))
+        self.pending.append((name, port, process))
+
+    def _start_dynamodb(self, port: int) -> None:
+        jar = DYNAMODB_LOCAL_DIR / "DynamoDBLocal.jar"
+        if not jar.exists():
+            raise RuntimeError(
+                f"{jar} is missing: run `make test` (it obtains DynamoDB Local) or set DYNAMODB_ENDPOINT."
+            )
+        if not shutil.which("java"):
+            raise RuntimeError("Java 17+ is needed to run DynamoDB Local, or set DYNAMODB_ENDPOINT.")
+        self._spawn(
+            "dynamodb-local",
+            port,
+            [
+                "java",
+                f"-Djava.library.path={DYNAMODB_LOCAL_DIR / 'DynamoDBLocal_lib'}",
+                "-jar",
+                str(jar),
+                "-inMemory",
+                "-port",
+                str(port),
+            ],
+        )
+
+    def _start_moto(self, port: int) -> None:
+        moto = Path(sys.executable).parent / "moto_server"
+        self._spawn("moto", port, [str(moto), "-H", "127.0.0.1", "-p", str(port)])
+
+    def stop(self) -> None:
+        for _, process in self.processes:
+            process.terminate()
+        for _, process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
