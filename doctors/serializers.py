@@ -1,18 +1,34 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from countries import reference
 from doctors.schedule import EXAMPLES, ScheduleError, parse_available_times
 from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, StrictSerializer, TextField
 
+_WINDOW_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "day": {"type": "string", "example": "monday"},
+        "start": {"type": "string", "example": "10:00"},
+        "end": {"type": "string", "example": "16:00"},
+    },
+    "required": ["day", "start", "end"],
+}
 
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"oneOf": [{"type": "string", "example": "Monday 10am-4pm"}, _WINDOW_SCHEMA]},
+        "description": f"Weekly windows in the doctor's zone, {EXAMPLES}. Responses give the object form.",
+    }
+)
 class AvailableTimesField(serializers.Field):
     """Takes the original strings and the object form; gives the object form."""
 
-    default_error_messages = {"invalid": f"Expected a list of weekly windows, {EXAMPLES}."}
-
     def to_internal_value(self, data):
         if not isinstance(data, list):
-            self.fail("invalid")
+            raise serializers.ValidationError(f"Expected a list of weekly windows, {EXAMPLES}.")
         try:
             return parse_available_times(data)
         except ScheduleError as exc:

@@ -160,6 +160,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["scheduler.schema.strip_optional_slash"],
 }
 
 # --- Logging -----------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+import io
+import json
+
+from django.core.management import call_command
+
+from scheduler import aws
+
+
+def run_bootstrap() -> str:
+    out = io.StringIO()
+    call_command("bootstrap", stdout=out)
+    return out.getvalue()
+
+
+def test_second_run_creates_nothing(aws_stack):
+    output = run_bootstrap()
+    assert "bootstrap done: 0 created" in output
+    assert "created " not in output.replace("0 created", "")
+
+
+def test_creates_a_queue_with_dead_letter_queue_per_country(api):
+    assert api.post("/countries", {"countryId": "002", "name": "CHILE", "code": "CL"}, format="json").status_code == 201
+    output = run_bootstrap()
+    name = aws.queue_name("appointments-cl")
+    assert f"created  queue {name}" in output
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+    )
+    assert policy["deadLetterTargetArn"].endswith(f"{name}-dlq")
+    assert int(policy["maxReceiveCount"]) == 5
+    assert "bootstrap done: 0 created" in run_bootstrap()
+
+
+def test_tables_have_their_indexes_and_ttl(aws_stack):
+    from doctors.models import Doctor
+    from scheduler.models import Lock
+
+    dynamodb = aws.client("dynamodb")
+    table = dynamodb.describe_table(TableName=Doctor.Meta.table_name)["Table"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {"byCountry"}
+    ttl = dynamodb.describe_time_to_live(TableName=Lock.Meta.table_name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expiresAt"}
+
+
+def test_topic_delivers_raw_to_the_notifications_queue(aws_stack):
+    sns, sqs = aws.client("sns"), aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name("notifications"))["QueueUrl"]
+    sns.publish(TopicArn=aws.topic_arn(), Message=json.dumps({"eventId": "e1"}))
+    messages = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
+    assert [json.loads(m["Body"]) for m in messages] == [{"eventId": "e1"}]  # raw: no SNS envelope
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"])

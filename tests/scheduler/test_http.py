@@ -1,0 +1,67 @@
+"""What any endpoint does with a body it cannot use: a 4xx that says why, never a 500."""
+
+import pytest
+from django.test import override_settings
+
+
+def test_malformed_json_is_400(api):
+    response = api.generic("POST", "/countries", b'{"name": "CHILE",', content_type="application/json")
+    assert response.status_code == 400
+    assert "JSON parse error" in response.json()["detail"]
+
+
+def test_non_json_content_type_is_415(api):
+    response = api.generic(
+        "POST", "/countries", b"name=CHILE&code=CL", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [b"[]", b'"text"', b"42", b"null"])
+def test_a_body_that_is_not_an_object_is_400(api, body):
+    response = api.generic("POST", "/patients", body, content_type="application/json")
+    assert response.status_code == 400, response.content
+
+
+def test_oversized_body_is_413(api):
+    with override_settings(MAX_BODY_BYTES=1024):
+        body = b'{"name": "' + b"x" * 2000 + b'", "code": "CL"}'
+        response = api.generic("POST", "/countries", body, content_type="application/json")
+    assert response.status_code == 413
+    assert "limit is 1024 bytes" in response.json()["detail"]
+
+
+def test_unknown_path_is_404(api):
+    assert api.get("/nothing-here").status_code == 404
+
+
+def test_wrong_method_is_405(api):
+    response = api.post("/countries/002", {}, format="json")
+    assert response.status_code == 405
+
+
+def test_request_id_is_echoed_or_generated(api):
+    response = api.get("/countries", HTTP_X_REQUEST_ID="abc-123")
+    assert response["X-Request-ID"] == "abc-123"
+    generated = api.get("/countries", HTTP_X_REQUEST_ID="bad id with spaces")
+    assert generated["X-Request-ID"] != "bad id with spaces" and len(generated["X-Request-ID"]) == 32
+
+
+def test_browsable_api_renders_html(api):
+    response = api.get("/countries", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"<html" in response.content and b"Country" in response.content
+
+
+def test_schema_and_docs_are_served_without_a_cdn(api):
+    schema = api.get("/schema", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert {"/countries", "/doctors/{doctorId}", "/patients", "/health/ready"} <= set(paths)
+    docs = api.get("/docs")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "swagger-ui" in html
+    for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs"):
+        assert cdn not in html
