@@ -21,7 +21,7 @@ _DAY_ALIASES = (
         "thurs": "thursday",
     }
 )
-_CLOCK = r"(\d{1,2})(?:[:.](\d{2}))?\s*([ap])?\.?\s*(?:m\.?)?"
+_CLOCK = r"(\d{1,2})(?:[:.](\d{2}))?\s*(?:([ap])\.?\s*(?:m\.?)?)?"
 _CLOCK_RE = re.compile(rf"^\s*{_CLOCK}\s*$", re.IGNORECASE)
 _ENTRY_RE = re.compile(rf"^\s*([A-Za-z]+)\.?,?\s+{_CLOCK}\s*(?:-|–|—|\bto\b)\s*{_CLOCK}\s*$", re.IGNORECASE)
 MINUTES_PER_DAY = 24 * 60
@@ -96,10 +96,14 @@ def parse_entry(entry: Any) -> WeeklyWindow:
         if not match:
             raise ScheduleError(f"{_quote(entry)}: cannot read a day and a time range; use {EXAMPLES}.")
         day, h1, m1, ap1, h2, m2, ap2 = match.groups()
-        if ap2 and not ap1 and int(h1) <= 12:
-            ap1 = ap2  # "Monday 9-11am": the start shares the end's am/pm
-        start = _clock(h1, m1, ap1, entry=entry, is_end=False)
         end = _clock(h2, m2, ap2, entry=entry, is_end=True)
+        if ap2 and not ap1 and 1 <= int(h1) <= 12:
+            # "Monday 9-11am": the start shares the end's am/pm, unless that puts it after the end:
+            # "Monday 10-4pm" and "Monday 10-12pm" start in the morning.
+            ap1 = ap2
+            if ap2.lower() == "p" and _clock(h1, m1, "p", entry=entry, is_end=False) >= end:
+                ap1 = "a"
+        start = _clock(h1, m1, ap1, entry=entry, is_end=False)
         return _window(_day(day, entry), start, end, entry)
     if isinstance(entry, dict):
         unknown = set(entry) - {"day", "start", "end"}

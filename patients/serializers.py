@@ -9,6 +9,11 @@ from scheduler.serializers import IdField, ListParamsSerializer, RecordSerialize
 MAX_AGE = 150
 
 
+def age_on(born: date, today: date) -> int:
+    """Completed years between a birth date and a day."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 class PatientSerializer(RecordSerializer):
     patientId = IdField(source="patient_id", required=False)
     name = TextField(max_length=200)
@@ -49,19 +54,22 @@ class PatientSerializer(RecordSerializer):
     def validate_birthDate(self, value: date | None) -> date | None:
         if value is None:
             return None
-        today = date.today()
-        if value > today:
+        if value > date.today():
             raise serializers.ValidationError("The birth date is in the future.")
-        if today.year - value.year > MAX_AGE:
+        if age_on(value, date.today()) > MAX_AGE:
             raise serializers.ValidationError(f"The birth date is more than {MAX_AGE} years ago.")
         return value
+
+    def validate(self, attrs):
+        age, born = attrs.get("age"), attrs.get("birth_date")
+        if age is not None and born is not None and age != age_on(born, date.today()):
+            raise serializers.ValidationError({"age": [f"An age of {age} does not match the birth date {born}."]})
+        return attrs
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
         if data.get("age") is None and data.get("birthDate"):
-            born = date.fromisoformat(data["birthDate"])
-            today = date.today()
-            data["age"] = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+            data["age"] = age_on(date.fromisoformat(data["birthDate"]), date.today())
         return data
 
 

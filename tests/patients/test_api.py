@@ -48,6 +48,7 @@ def test_email_is_lower_cased_and_birth_date_gives_age(api, usa):
         ({"age": -1}, "age", "greater than or equal to 0"),
         ({"age": "old"}, "age", "valid integer"),
         ({"birthDate": "2999-01-01"}, "birthDate", "future"),
+        ({"age": 3, "birthDate": "1990-01-01"}, "age", "does not match the birth date"),
         ({"birthDate": "yesterday"}, "birthDate", "format"),
         ({"countryId": "404"}, "countryId", "'404' does not exist"),
         ({"name": "   "}, "name", "blank"),

@@ -1,0 +1,32 @@
+# The app image: the API (gunicorn by default), the Celery worker and the management commands.
+#   docker build -t appointment-scheduler .
+# docker-compose.yml runs it as `bootstrap`, `web` and `worker`.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first (pinned in requirements.txt), so a code change does not reinstall them.
+# Every dependency ships a wheel (pycurl, for Celery's SQS transport, bundles libcurl), so no compiler is needed.
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+# The code stays owned by root and read-only to the user the processes run as.
+COPY . .
+
+RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin app
+# Numeric, so an orchestrator's "run as non-root" check can verify it.
+USER 10001:10001
+
+EXPOSE 8000
+
+# Production-style default: gunicorn serves the API only. Static files (the Swagger UI's JS and CSS
+# from drf-spectacular-sidecar, used by /docs) are not served by gunicorn and whitenoise is not
+# installed, so behind gunicorn /docs needs them served elsewhere (collectstatic + a CDN or proxy).
+# docker-compose.yml runs `web` with Django's runserver and DEBUG on instead, which serves them,
+# so /docs works there without collectstatic.
+CMD ["gunicorn", "scheduler.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]

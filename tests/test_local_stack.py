@@ -1,0 +1,110 @@
+"""The newcomer's `make run`: it starts, serves, stops on Ctrl-C, keeps its data, and says clearly
+when a port is taken. These start the real processes on free ports."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+from tests.stack import BASE_DIR, free_port
+
+
+def run_env(tmp_path: Path, api: int, dynamodb: int, moto: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DYNAMODB_", "AWS_ENDPOINT", "SQS_", "SNS_"))}
+    env.update(
+        STAGE="local",
+        API_PORT=str(api),
+        DYNAMODB_PORT=str(dynamodb),
+        MOTO_PORT=str(moto),
+        DYNAMODB_DATA_DIR=str(tmp_path / "data"),
+        AWS_ACCESS_KEY_ID="local",
+        AWS_SECRET_ACCESS_KEY="local",
+    )
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def start(env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_ready(base: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()[-3000:]
+        try:
+            if requests.get(f"{base}/health/ready", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("not ready in time:\n" + log.read_text()[-3000:])
+
+
+def ctrl_c(process: subprocess.Popen) -> int:
+    os.killpg(process.pid, signal.SIGINT)
+    try:
+        return process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_make_run_serves_stops_and_keeps_data(tmp_path):
+    api, dynamodb, moto = free_port(), free_port(), free_port()
+    env, log, base = run_env(tmp_path, api, dynamodb, moto), tmp_path / "run.log", f"http://127.0.0.1:{api}"
+    process = start(env, log)
+    try:
+        wait_ready(base, process, log)
+        created = requests.post(
+            f"{base}/countries", json={"countryId": "002", "name": "CHILE", "code": "CL"}, timeout=10
+        )
+        assert created.status_code == 201, created.text
+    finally:
+        ctrl_c(process)
+    time.sleep(1)
+    assert all(port_is_free(port) for port in (api, dynamodb, moto)), "a process outlived Ctrl-C"
+    assert "created  table" in log.read_text()
+
+    first_run_bytes = log.stat().st_size
+    process = start(env, log)
+    try:
+        wait_ready(base, process, log)
+        again = requests.get(f"{base}/countries/002", timeout=10)
+        assert again.status_code == 200
+        assert again.json()["code"] == "CL"
+    finally:
+        ctrl_c(process)
+    second_run = log.read_bytes()[first_run_bytes:].decode()
+    assert "found  table" in second_run
+    assert "created  table" not in second_run  # the tables and their data were kept on disk
+
+
+def test_a_taken_port_gives_a_clear_message(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = run_env(tmp_path, port, free_port(), free_port())
+        result = subprocess.run(
+            [str(BASE_DIR / "bin" / "check-ports")], env=env, capture_output=True, text=True, timeout=30
+        )
+    assert result.returncode == 1
+    assert f"port {port} (the API) is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
