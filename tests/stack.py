@@ -97,6 +97,7 @@ class LocalStack:
                 "-port",
                 str(port),
             ],
+            cwd=LOG_DIR,  # where DynamoDB Local writes its metadata file
         )
 
     def _start_moto(self, port: int) -> None:
