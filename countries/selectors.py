@@ -1,3 +1,6 @@
+import threading
+import time
+
 from countries.models import COUNTRY_LIST_KEY, Country
 from scheduler.db import Page, paginate
 from scheduler.exceptions import InvalidInput, NotFound
@@ -16,6 +19,34 @@ def country_get_referenced(*, country_id: str, field: str = "countryId") -> Coun
         return Country.get(country_id)
     except Country.DoesNotExist:
         raise InvalidInput(field, f"Country '{country_id}' does not exist.") from None
+
+
+# Countries are reference data read by every booking: each process keeps them for a short while.
+# A change made through another process applies there within POLICY_CACHE_SECONDS.
+POLICY_CACHE_SECONDS = 30.0
+_policy_cache: dict[str, tuple[float, Country]] = {}
+_policy_lock = threading.Lock()
+
+
+def country_policy(*, country_id: str) -> Country:
+    """The country (time zone, booking policy) as of at most POLICY_CACHE_SECONDS ago."""
+    now = time.monotonic()
+    with _policy_lock:
+        cached = _policy_cache.get(country_id)
+    if cached and cached[0] > now:
+        return cached[1]
+    country = country_get(country_id=country_id)
+    with _policy_lock:
+        _policy_cache[country_id] = (now + POLICY_CACHE_SECONDS, country)
+    return country
+
+
+def country_policy_forget(*, country_id: str | None = None) -> None:
+    with _policy_lock:
+        if country_id is None:
+            _policy_cache.clear()
+        else:
+            _policy_cache.pop(country_id, None)
 
 
 def country_list(*, limit: int, cursor: str | None, code: str | None = None) -> Page:

@@ -2,7 +2,7 @@ from typing import Any
 
 from countries import reference
 from countries.models import Country
-from countries.selectors import country_get
+from countries.selectors import country_get, country_policy_forget
 from doctors.selectors import doctor_exists_in_country
 from patients.selectors import patient_exists_in_country
 from scheduler.db import Transaction, apply_changes, check_if_match, new_id, run_transaction, version_conflict
@@ -93,6 +93,7 @@ def country_update(*, country_id: str, changes: dict[str, Any], if_match: int | 
             )
 
     run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    country_policy_forget(country_id=country_id)
     return country
 
 
@@ -109,3 +110,4 @@ def country_delete(*, country_id: str, if_match: int | None) -> None:
         tx.delete(_code_lock(country.code, country_id))
 
     run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    country_policy_forget(country_id=country_id)

@@ -1,8 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from appointments.timegrid import LOCK_MINUTES
 from countries import reference
-from doctors.schedule import EXAMPLES, ScheduleError, parse_available_times
+from doctors.schedule import EXAMPLES, ScheduleError, WeeklyWindow, format_clock, parse_available_times
 from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, StrictSerializer, TextField
 
 _WINDOW_SCHEMA = {
@@ -64,6 +65,20 @@ class DoctorSerializer(RecordSerializer):
         help_text="IANA zone; default: the country's.",
     )
     unavailable = BlockedPeriodSerializer(many=True, required=False, max_length=200)
+
+    def validate_slotMinutes(self, value: int) -> int:
+        if value % LOCK_MINUTES:
+            raise serializers.ValidationError(f"Use a multiple of {LOCK_MINUTES} minutes.")
+        return value
+
+    def validate_availableTimes(self, windows: list[WeeklyWindow]) -> list[WeeklyWindow]:
+        for window in windows:
+            if window.start % LOCK_MINUTES or window.end % LOCK_MINUTES:
+                raise serializers.ValidationError(
+                    f"{window.day.capitalize()} {format_clock(window.start)}-{format_clock(window.end)}: "
+                    f"start and end on {LOCK_MINUTES}-minute steps (e.g. 09:05, not 09:07)."
+                )
+        return windows
 
     def validate_timeZone(self, value):
         if value is not None and not reference.is_time_zone(value):

@@ -1,6 +1,7 @@
 from datetime import datetime
 from typing import Any
 
+from appointments.selectors import doctor_has_upcoming
 from countries.selectors import country_get_referenced
 from countries.services import country_must_exist
 from doctors.models import AvailableTime, BlockedPeriod, Doctor
@@ -89,6 +90,8 @@ def doctor_update(*, doctor_id: str, changes: dict[str, Any], if_match: int | No
 def doctor_delete(*, doctor_id: str, if_match: int | None) -> None:
     doctor = doctor_get(doctor_id=doctor_id)
     check_if_match(doctor, if_match)
+    if doctor_has_upcoming(doctor_id=doctor_id):
+        raise Conflict(f"Doctor '{doctor_id}' has upcoming appointments; cancel or move them first.")
 
     def build(tx: Transaction) -> None:
         tx.delete(doctor, on_fail=lambda: version_conflict(if_match))

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.utils.crypto import salted_hmac
 
+from appointments.selectors import patient_has_upcoming
 from countries.selectors import country_get_referenced
 from countries.services import country_must_exist
 from patients.models import Patient
@@ -66,6 +67,8 @@ def patient_update(*, patient_id: str, changes: dict[str, Any], if_match: int | 
 def patient_delete(*, patient_id: str, if_match: int | None) -> None:
     patient = patient_get(patient_id=patient_id)
     check_if_match(patient, if_match)
+    if patient_has_upcoming(patient_id=patient_id):
+        raise Conflict(f"Patient '{patient_id}' has upcoming appointments; cancel them first.")
 
     def build(tx: Transaction) -> None:
         tx.delete(patient, on_fail=lambda: version_conflict(if_match))

@@ -8,11 +8,13 @@ with the same host and region (PynamoDB issue #809).
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -66,7 +68,9 @@ def table_meta(name: str) -> type:
     )
 
 
+@cache
 def connection() -> Connection:
+    """The connection transactions and batch reads use (its botocore client is thread-safe)."""
     return Connection(
         host=settings.DYNAMODB_ENDPOINT,
         region=settings.AWS_REGION,
@@ -227,3 +231,33 @@ def paginate(fetch: Callable[..., Iterable[M]], *, limit: int, cursor: str | Non
     iterator = fetch(limit=limit, last_evaluated_key=decode_cursor(cursor, scope), **kwargs)
     items = list(iterator)
     return Page(items=items, next=encode_cursor(iterator.last_evaluated_key, scope))
+
+
+def batch_get(keys: list[tuple[type[Model], Any]]) -> list[Model | None]:
+    """Read one item from each of several tables in one BatchGetItem (strongly consistent);
+    None where an item does not exist. Unprocessed keys, if DynamoDB returns any, are asked again."""
+    request: dict[str, dict] = {}
+    hash_names: dict[str, str] = {}
+    for model_cls, hash_key in keys:
+        attribute = model_cls._hash_key_attribute()
+        table = request.setdefault(model_cls.Meta.table_name, {"Keys": [], "ConsistentRead": True})
+        table["Keys"].append({attribute.attr_name: {attribute.attr_type: attribute.serialize(hash_key)}})
+        hash_names[model_cls.Meta.table_name] = attribute.attr_name
+    found: dict[tuple[str, str], dict] = {}
+    client = connection().client
+    for attempt in range(5):
+        response = client.batch_get_item(RequestItems=request)
+        for table_name, items in response.get("Responses", {}).items():
+            for item in items:
+                found[(table_name, json.dumps(item[hash_names[table_name]], sort_keys=True))] = item
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            break
+        time.sleep(0.05 * 2**attempt)
+    results: list[Model | None] = []
+    for model_cls, hash_key in keys:
+        attribute = model_cls._hash_key_attribute()
+        key = json.dumps({attribute.attr_type: attribute.serialize(hash_key)}, sort_keys=True)
+        raw = found.get((model_cls.Meta.table_name, key))
+        results.append(model_cls.from_raw_data(raw) if raw else None)
+    return results

@@ -5,6 +5,7 @@ names of the original Node service stay valid. Defaults are safe for production;
 (`make run`, tests) sets `STAGE=local` and the local endpoints.
 """
 
+import zoneinfo
 from pathlib import Path
 
 import environ
@@ -73,6 +74,10 @@ TEMPLATES = [
 
 # There is no SQL database: every record lives in DynamoDB through PynamoDB.
 DATABASES: dict = {}
+
+# Time zones come from the pinned tzdata package, not the host's files, so that every machine
+# computes the same local times (daylight-saving rules change often).
+zoneinfo.reset_tzpath(to=[])
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

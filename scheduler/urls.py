@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from appointments.views import AppointmentViewSet
 from countries.views import CountryViewSet
 from doctors.views import DoctorViewSet
 from patients.views import PatientViewSet
@@ -20,6 +21,7 @@ router = OptionalSlashRouter()
 router.register("countries", CountryViewSet, basename="country")
 router.register("doctors", DoctorViewSet, basename="doctor")
 router.register("patients", PatientViewSet, basename="patient")
+router.register("appointments", AppointmentViewSet, basename="appointment")
 
 urlpatterns = [
     path("health/live", health_live, name="health-live"),

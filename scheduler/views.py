@@ -43,6 +43,8 @@ class RecordViewSet(viewsets.GenericViewSet):
 
     lookup_value_regex = ID_PATTERN.strip("^$")
     list_params_class: type[ListParamsSerializer] = ListParamsSerializer
+    # Where input takes another shape than output: action → serializer of the request body.
+    input_serializer_classes: dict[str, type[serializers.Serializer]] = {}
     location_prefix = ""
 
     # --- hooks: each calls one service or selector ------------------------------------------------
@@ -52,7 +54,8 @@ class RecordViewSet(viewsets.GenericViewSet):
     def list_records(self, params: dict[str, Any]) -> Page:
         raise NotImplementedError
 
-    def create_record(self, data: dict[str, Any]) -> RecordModel:
+    def create_record(self, data: dict[str, Any]) -> RecordModel | tuple[RecordModel, bool]:
+        """The new record, or (record, created) where a repeated create returns the stored one."""
         raise NotImplementedError
 
     def update_record(
@@ -73,16 +76,25 @@ class RecordViewSet(viewsets.GenericViewSet):
         return response
 
     def list(self, request: Request) -> Response:
+        return self.list_response(request)
+
+    def list_response(self, request: Request, **fixed: str) -> Response:
+        """One page of the listing; `fixed` filters come from the path (the original routes)."""
         params = self.list_params_class(data=request.query_params)
         params.is_valid(raise_exception=True)
-        page = self.list_records(params.validated_data)
+        page = self.list_records({**params.validated_data, **fixed})
         return Response({"results": self.get_serializer(page.items, many=True).data, "next": page.next})
 
-    def create(self, request: Request) -> Response:
-        serializer = self.get_serializer(data=request.data)
+    def input_serializer(self, **kwargs) -> serializers.Serializer:
+        serializer_class = self.input_serializer_classes.get(self.action, self.get_serializer_class())
+        serializer = serializer_class(context=self.get_serializer_context(), **kwargs)
         serializer.is_valid(raise_exception=True)
-        record = self.create_record(serializer.validated_data)
-        response = self.render_record(record, status.HTTP_201_CREATED)
+        return serializer
+
+    def create(self, request: Request) -> Response:
+        result = self.create_record(self.input_serializer(data=request.data).validated_data)
+        record, created = result if isinstance(result, tuple) else (result, True)
+        response = self.render_record(record, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         response["Location"] = f"{self.location_prefix}/{self.get_serializer(record).data[self.lookup_field]}"
         return response
 
@@ -100,9 +112,7 @@ class RecordViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _write(self, request: Request, *, replace: bool) -> Response:
-        serializer = self.get_serializer(data=request.data, partial=not replace)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        data = dict(self.input_serializer(data=request.data, partial=not replace).validated_data)
         given_id = data.pop(self.id_source(), None)
         if given_id is not None and given_id != self.record_id():
             raise serializers.ValidationError(

@@ -45,8 +45,10 @@ def aws_stack():
 @pytest.fixture
 def empty_tables(aws_stack):
     """Each integration test starts with empty tables (this run's tables only)."""
+    from countries.selectors import country_policy_forget
     from scheduler import db
 
+    country_policy_forget()
     for model in db.registered_models():
         with model.batch_write() as batch:
             for item in model.scan():

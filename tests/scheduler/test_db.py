@@ -18,23 +18,24 @@ def conflicting_connection(times: int):
 
     def connection() -> Connection:
         made["count"] += 1
-        conn = real()
-        if made["count"] <= times:
-            stubber = Stubber(conn.client)
-            stubber.add_client_error(
-                "transact_write_items",
-                service_error_code="TransactionCanceledException",
-                service_message="Transaction cancelled, please refer cancellation reasons for specific reasons",
-                http_status_code=400,
-                modeled_fields={
-                    "CancellationReasons": [
-                        {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"},
-                        {"Code": "None"},
-                    ]
-                },
-            )
-            stubber.activate()
-            made["stubbers"].append(stubber)
+        if made["count"] > times:
+            return real()
+        conn = real.__wrapped__()  # a connection of its own, so that the stub stays on it
+        stubber = Stubber(conn.client)
+        stubber.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            service_message="Transaction cancelled, please refer cancellation reasons for specific reasons",
+            http_status_code=400,
+            modeled_fields={
+                "CancellationReasons": [
+                    {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"},
+                    {"Code": "None"},
+                ]
+            },
+        )
+        stubber.activate()
+        made["stubbers"].append(stubber)
         return conn
 
     return connection, made

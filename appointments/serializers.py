@@ -1,0 +1,118 @@
+import re
+from datetime import UTC, date, datetime, time, timedelta
+
+from rest_framework import serializers
+
+from appointments.models import STATES
+from appointments.selectors import MAX_DURATION_MINUTES
+from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, StrictSerializer, TextField
+
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+
+
+class OffsetDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time that must say its offset (`Z` or `±hh:mm`): a bare local time is
+    ambiguous across countries and daylight-saving changes."""
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str) or not _OFFSET.search(value.strip()):
+            raise serializers.ValidationError(
+                f"{value!r} has no time zone; give an ISO 8601 date-time with an offset or Z, "
+                "e.g. 2026-12-07T15:00:00Z or 2026-12-07T12:00:00-03:00."
+            )
+        return super().to_internal_value(value.strip())
+
+
+class BoundField(OffsetDateTimeField):
+    """A list bound: a date-time with offset, or a plain date (UTC; `to` includes the whole day)."""
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            try:
+                day = date.fromisoformat(value.strip())
+            except ValueError:
+                raise serializers.ValidationError(f"{value!r} is not a date.") from None
+            moment = datetime.combine(day, time(), UTC)
+            return moment + timedelta(days=1, microseconds=-1) if self.end_of_day else moment
+        return super().to_internal_value(value)
+
+
+class AppointmentSerializer(RecordSerializer):
+    """An appointment as the API shows it."""
+
+    appointmentId = IdField(source="appointment_id")
+    patientId = IdField(source="patient_id")
+    doctorId = IdField(source="doctor_id")
+    countryId = IdField(source="country_id")
+    appointmentDate = serializers.DateTimeField(source="appointment_date")
+    endDate = serializers.DateTimeField(source="end_date", read_only=True)
+    durationMinutes = serializers.IntegerField(source="duration_minutes")
+    state = serializers.ChoiceField(choices=STATES)
+    reason = TextField(allow_null=True)
+
+
+class AppointmentCreateSerializer(StrictSerializer):
+    appointmentId = IdField(source="appointment_id", required=False)
+    patientId = IdField(source="patient_id")
+    doctorId = IdField(source="doctor_id")
+    appointmentDate = OffsetDateTimeField(source="appointment_date")
+    durationMinutes = serializers.IntegerField(
+        source="duration_minutes", required=False, min_value=5, max_value=MAX_DURATION_MINUTES
+    )
+    countryId = IdField(source="country_id", required=False)
+    state = serializers.ChoiceField(
+        choices=["pending", "scheduled"],
+        required=False,
+        error_messages={"invalid_choice": '"{input}" cannot be asked for on create; use "pending" or "scheduled".'},
+    )
+    reason = TextField(required=False, allow_null=True, allow_blank=True, max_length=500)
+
+
+class AppointmentUpdateSerializer(StrictSerializer):
+    """PATCH: a new time (reschedule), a state (transition), or the reason. The ids may be echoed
+    back unchanged; `createdAt` and the like are ignored."""
+
+    ignored_keys = frozenset({"createdAt", "updatedAt", "version", "endDate", "appointmentId"})
+
+    appointmentDate = OffsetDateTimeField(source="appointment_date", required=False)
+    durationMinutes = serializers.IntegerField(
+        source="duration_minutes", required=False, min_value=5, max_value=MAX_DURATION_MINUTES
+    )
+    state = serializers.ChoiceField(choices=STATES, required=False)
+    reason = TextField(required=False, allow_null=True, allow_blank=True, max_length=500)
+    patientId = IdField(source="patient_id", required=False)
+    doctorId = IdField(source="doctor_id", required=False)
+    countryId = IdField(source="country_id", required=False)
+
+
+class AppointmentListParams(ListParamsSerializer):
+    countryId = IdField(source="country_id", required=False)
+    doctorId = IdField(source="doctor_id", required=False)
+    patientId = IdField(source="patient_id", required=False)
+    state = serializers.ChoiceField(choices=STATES, required=False)
+    # `from` is a Python keyword: the field is declared under its API name below.
+    to = BoundField(source="end", required=False, end_of_day=True)
+
+    def validate(self, attrs):
+        if attrs.get("start") and attrs.get("end") and attrs["end"] < attrs["start"]:
+            raise serializers.ValidationError({"to": ["`to` must not be before `from`."]})
+        return attrs
+
+
+AppointmentListParams._declared_fields["from"] = BoundField(source="start", required=False)
+
+
+class AvailabilityParams(StrictSerializer):
+    ignored_keys = frozenset({"format"})
+
+
+AvailabilityParams._declared_fields["from"] = serializers.DateField(
+    source="first_day", help_text="First local day (in the doctor's zone)."
+)
+AvailabilityParams._declared_fields["to"] = serializers.DateField(
+    source="last_day", help_text="Last local day, inclusive."
+)

@@ -1,0 +1,345 @@
+"""Booking, rescheduling and the appointment lifecycle.
+
+A booking is one TransactWriteItems: the appointment (if its id is new) and one lock item per
+5-minute bucket of the doctor's and of the patient's time (if none of them exists). It all happens
+or nothing does, so no doctor or patient is ever booked twice, however many API processes race.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from appointments import timegrid
+from appointments.models import (
+    ACTIVE_STATES,
+    CANCELLED,
+    COMPLETED,
+    NO_SHOW,
+    PENDING,
+    TRANSITIONS,
+    Appointment,
+)
+from appointments.selectors import appointment_get
+from appointments.signals import announce
+from countries.models import Country
+from countries.selectors import country_policy
+from doctors.models import Doctor
+from patients.models import Patient
+from scheduler.db import Transaction, batch_get, check_if_match, new_id, run_transaction, utcnow, version_conflict
+from scheduler.exceptions import ApplicationError, Conflict, InvalidInput
+from scheduler.models import Lock
+
+# Lock items stay this long after their time has passed, then DynamoDB's TTL removes them.
+LOCK_RETENTION = timedelta(days=7)
+
+
+class _IdTaken(ApplicationError):
+    """Internal: the appointment id exists already (an idempotent retry, or a clash)."""
+
+
+# --- Checks ------------------------------------------------------------------------------------
+
+
+def _check_time(*, doctor: Doctor, country: Country, start: datetime, duration_minutes: int, now: datetime) -> None:
+    """400 naming appointmentDate (or durationMinutes) when the time cannot be booked."""
+    if duration_minutes % doctor.slot_minutes:
+        raise InvalidInput(
+            "durationMinutes",
+            f"{duration_minutes} is not a multiple of the doctor's {doctor.slot_minutes}-minute slots.",
+        )
+    end = start + timedelta(minutes=duration_minutes)
+    if start < now:
+        raise InvalidInput("appointmentDate", f"{timegrid.iso_z(start)} is in the past.")
+    if start < now + timedelta(minutes=country.min_notice_minutes):
+        raise InvalidInput(
+            "appointmentDate",
+            f"{timegrid.iso_z(start)} is too soon: book at least {country.min_notice_minutes} minutes ahead.",
+        )
+    if start > now + timedelta(days=country.max_advance_days):
+        raise InvalidInput(
+            "appointmentDate",
+            f"{timegrid.iso_z(start)} is too far ahead: book at most {country.max_advance_days} days ahead.",
+        )
+    windows = [timegrid.Window.from_stored(w.day, w.start, w.end) for w in doctor.available_times or []]
+    problem = timegrid.schedule_problem(
+        start, duration_minutes, windows, slot_minutes=doctor.slot_minutes, zone=ZoneInfo(doctor.time_zone)
+    )
+    if problem:
+        raise InvalidInput("appointmentDate", problem)
+    for period in doctor.unavailable or []:
+        if timegrid.overlaps(start, end, period.start, period.end):
+            why = f" ({period.reason})" if period.reason else ""
+            raise InvalidInput(
+                "appointmentDate",
+                f"The doctor is unavailable from {timegrid.iso_z(period.start)} to {timegrid.iso_z(period.end)}{why}.",
+            )
+
+
+def _locks_for(appointment: Appointment) -> list[str]:
+    start, end = appointment.appointment_date, appointment.end_date
+    return timegrid.lock_keys("doctor", appointment.doctor_id, start, end) + timegrid.lock_keys(
+        "patient", appointment.patient_id, start, end
+    )
+
+
+def _put_locks(tx: Transaction, appointment: Appointment, keys: list[str]) -> None:
+    expires = appointment.end_date + LOCK_RETENTION
+    when = f"{timegrid.iso_z(appointment.appointment_date)}-{timegrid.iso_z(appointment.end_date)}"
+    for key in keys:
+        if key.startswith("doctor#"):
+            message = f"Doctor '{appointment.doctor_id}' is already booked during {when}."
+            field = "doctorId"
+        else:
+            message = f"Patient '{appointment.patient_id}' already has an appointment overlapping {when}."
+            field = "patientId"
+        tx.put(
+            Lock(key, owner=appointment.appointment_id, expires_at=expires),
+            condition=Lock.slot_key.does_not_exist(),
+            on_fail=lambda message=message, field=field: Conflict(message, field=field),
+        )
+
+
+def _delete_locks(tx: Transaction, keys: list[str]) -> None:
+    for key in keys:
+        tx.delete(Lock(key))
+
+
+# --- Booking -----------------------------------------------------------------------------------
+
+
+def _same_request(existing: Appointment, *, patient_id, doctor_id, start, duration_minutes, country_id, reason) -> bool:
+    return (
+        existing.patient_id == patient_id
+        and existing.doctor_id == doctor_id
+        and existing.appointment_date == start
+        and (duration_minutes is None or existing.duration_minutes == duration_minutes)
+        and (country_id is None or existing.country_id == country_id)
+        and (existing.reason or None) == (reason or None)
+    )
+
+
+def appointment_create(
+    *,
+    patient_id: str,
+    doctor_id: str,
+    appointment_date: datetime,
+    appointment_id: str | None = None,
+    duration_minutes: int | None = None,
+    country_id: str | None = None,
+    reason: str | None = None,
+    state: str | None = None,
+) -> tuple[Appointment, bool]:
+    """Book a time: (appointment, True) when created, (stored appointment, False) when the same
+    request was made before with this appointmentId. `state` may ask for "scheduled": every booking
+    starts `pending` and the country's worker schedules it."""
+    request = {
+        "patient_id": patient_id,
+        "doctor_id": doctor_id,
+        "start": appointment_date,
+        "duration_minutes": duration_minutes,
+        "country_id": country_id,
+        "reason": reason,
+    }
+    keys: list = [(Doctor, doctor_id), (Patient, patient_id)]
+    if appointment_id:
+        keys.append((Appointment, appointment_id))
+    doctor, patient, *existing = batch_get(keys)
+    if existing and existing[0] is not None:
+        return _replay(existing[0], request)
+    if doctor is None:
+        raise InvalidInput("doctorId", f"Doctor '{doctor_id}' does not exist.")
+    if patient is None:
+        raise InvalidInput("patientId", f"Patient '{patient_id}' does not exist.")
+    if country_id is not None and country_id != doctor.country_id:
+        raise InvalidInput(
+            "countryId", f"Doctor '{doctor_id}' practises in country '{doctor.country_id}', not '{country_id}'."
+        )
+    country = country_policy(country_id=doctor.country_id)
+    duration = duration_minutes or doctor.slot_minutes
+    _check_time(doctor=doctor, country=country, start=appointment_date, duration_minutes=duration, now=utcnow())
+
+    appointment = Appointment(
+        appointment_id or new_id(),
+        patient_id=patient_id,
+        doctor_id=doctor_id,
+        country_id=doctor.country_id,
+        appointment_date=appointment_date,
+        end_date=appointment_date + timedelta(minutes=duration),
+        duration_minutes=duration,
+        reason=reason,
+    )
+    appointment.set_state(PENDING)
+    appointment.lock_keys = _locks_for(appointment)
+    appointment.touch()
+
+    def build(tx: Transaction) -> None:
+        tx.put(
+            appointment,
+            condition=Appointment.appointment_id.does_not_exist(),
+            on_fail=lambda: _IdTaken("taken"),
+        )
+        _put_locks(tx, appointment, appointment.lock_keys)
+
+    try:
+        run_transaction(build, default_conflict=lambda: Conflict("The booking could not be made; retry."))
+    except _IdTaken:
+        # Another request with this id committed first: the same booking or a clash.
+        return _replay(appointment_get(appointment_id=appointment.appointment_id), request)
+    announce(appointment, PENDING)
+    return appointment, True
+
+
+def _replay(existing: Appointment, request: dict) -> tuple[Appointment, bool]:
+    if _same_request(existing, **request):
+        return existing, False
+    raise Conflict(
+        f"Appointment '{existing.appointment_id}' already exists with other details; "
+        "use a new appointmentId for a new booking.",
+        field="appointmentId",
+    )
+
+
+# --- Changes -----------------------------------------------------------------------------------
+
+
+def _state_conflict(appointment: Appointment, target: str) -> Conflict:
+    allowed = sorted(TRANSITIONS.get(appointment.state, ()))
+    then = f"; from it the appointment can go to: {', '.join(allowed)}" if allowed else ""
+    return Conflict(
+        f"Appointment '{appointment.appointment_id}' is {appointment.state} and cannot become {target}{then}.",
+        field="state",
+    )
+
+
+def _check_cutoff(appointment: Appointment, action: str, now: datetime) -> None:
+    cutoff = country_policy(country_id=appointment.country_id).cancellation_cutoff_minutes
+    if now > appointment.appointment_date - timedelta(minutes=cutoff):
+        limit = f"{cutoff} minutes before it starts" if cutoff else "once it has started"
+        raise Conflict(f"The appointment can no longer be {action}: that closes {limit}.", field="appointmentDate")
+
+
+def _commit_change(
+    appointment: Appointment,
+    previous_state: str,
+    if_match: int | None,
+    *,
+    free: list[str] = (),
+    take: list[str] = (),
+) -> None:
+    """Save the changed appointment, conditional on the state and version it was read with,
+    freeing and taking lock items in the same transaction."""
+
+    def build(tx: Transaction) -> None:
+        tx.put(
+            appointment,
+            condition=Appointment.state == previous_state,
+            on_fail=lambda: version_conflict(if_match),
+        )
+        _delete_locks(tx, list(free))
+        _put_locks(tx, appointment, list(take))
+
+    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+
+
+def appointment_transition(
+    *, appointment_id: str, state: str, if_match: int | None = None, appointment: Appointment | None = None
+) -> Appointment:
+    """Move an appointment along its lifecycle; 409 naming the current state otherwise."""
+    appointment = appointment or appointment_get(appointment_id=appointment_id)
+    check_if_match(appointment, if_match)
+    previous = appointment.state
+    if state not in TRANSITIONS.get(previous, ()):
+        raise _state_conflict(appointment, state)
+    now = utcnow()
+    if state in (COMPLETED, NO_SHOW) and now < appointment.appointment_date:
+        raise Conflict(
+            f"The appointment starts at {timegrid.iso_z(appointment.appointment_date)}; "
+            f"it cannot be marked {state} before then.",
+            field="state",
+        )
+    freed: list[str] = []
+    if state == CANCELLED:
+        _check_cutoff(appointment, "cancelled", now)
+        freed = list(appointment.lock_keys or [])
+        appointment.lock_keys = []
+    appointment.set_state(state)
+    appointment.touch()
+    _commit_change(appointment, previous, if_match, free=freed)
+    announce(appointment, state)
+    return appointment
+
+
+def appointment_cancel(*, appointment_id: str, if_match: int | None = None) -> Appointment:
+    """DELETE: cancel, freeing the time at once. Cancelling a cancelled appointment changes nothing."""
+    appointment = appointment_get(appointment_id=appointment_id)
+    if appointment.state == CANCELLED:
+        return appointment
+    return appointment_transition(
+        appointment_id=appointment_id, state=CANCELLED, if_match=if_match, appointment=appointment
+    )
+
+
+def appointment_reschedule(
+    *, appointment: Appointment, appointment_date: datetime, duration_minutes: int | None, if_match: int | None
+) -> Appointment:
+    """Move to a new time in one transaction: the new time's locks taken, the old ones freed."""
+    if appointment.state not in ACTIVE_STATES:
+        raise Conflict(
+            f"Appointment '{appointment.appointment_id}' is {appointment.state}; only pending or scheduled "
+            "appointments can be rescheduled.",
+            field="appointmentDate",
+        )
+    now = utcnow()
+    _check_cutoff(appointment, "rescheduled", now)
+    doctor, _ = batch_get([(Doctor, appointment.doctor_id), (Patient, appointment.patient_id)])
+    if doctor is None:
+        raise Conflict(f"Doctor '{appointment.doctor_id}' no longer exists.", field="doctorId")
+    duration = duration_minutes or appointment.duration_minutes
+    country = country_policy(country_id=appointment.country_id)
+    _check_time(doctor=doctor, country=country, start=appointment_date, duration_minutes=duration, now=now)
+    old_keys = set(appointment.lock_keys or [])
+    appointment.appointment_date = appointment_date
+    appointment.duration_minutes = duration
+    appointment.end_date = appointment_date + timedelta(minutes=duration)
+    new_keys = _locks_for(appointment)
+    appointment.lock_keys = new_keys
+    appointment.touch()
+    # Buckets in both the old and the new time stay ours; a transaction may touch an item only once.
+    _commit_change(
+        appointment,
+        appointment.state,
+        if_match,
+        free=sorted(old_keys - set(new_keys)),
+        take=[key for key in new_keys if key not in old_keys],
+    )
+    announce(appointment, "rescheduled")
+    return appointment
+
+
+def appointment_update(*, appointment_id: str, changes: dict, if_match: int | None) -> Appointment:
+    """PATCH: a new time (reschedule), a state (transition), or the reason — one kind per request."""
+    appointment = appointment_get(appointment_id=appointment_id)
+    check_if_match(appointment, if_match)
+    for field, attribute in (("patientId", "patient_id"), ("doctorId", "doctor_id"), ("countryId", "country_id")):
+        if attribute in changes and changes[attribute] != getattr(appointment, attribute):
+            raise InvalidInput(field, "cannot be changed; cancel this appointment and book a new one.")
+    new_time = changes.get("appointment_date")
+    if "state" in changes and (new_time or changes.get("duration_minutes")):
+        raise InvalidInput("state", "Change the state and the time in separate requests.")
+    if "reason" in changes:
+        appointment.reason = changes["reason"] or None
+    if new_time or changes.get("duration_minutes"):
+        return appointment_reschedule(
+            appointment=appointment,
+            appointment_date=new_time or appointment.appointment_date,
+            duration_minutes=changes.get("duration_minutes"),
+            if_match=if_match,
+        )
+    if "state" in changes:
+        return appointment_transition(
+            appointment_id=appointment_id, state=changes["state"], if_match=if_match, appointment=appointment
+        )
+    appointment.touch()
+    _commit_change(appointment, appointment.state, if_match)
+    return appointment

@@ -1,0 +1,18 @@
+"""The one post-commit hook of appointments: every committed state change (creation included) is
+announced here, after its DynamoDB transaction has succeeded. The processing pipeline (per-country
+queues, the outbox relay) connects its receivers to `appointment_committed`."""
+
+import logging
+
+from django.dispatch import Signal
+
+logger = logging.getLogger(__name__)
+
+# sender: the Appointment class; kwargs: appointment, event_type ("pending", "scheduled", "rescheduled",
+# "cancelled", "completed", "no_show").
+appointment_committed = Signal()
+
+
+def announce(appointment, event_type: str) -> None:
+    logger.info("appointment %s %s", appointment.appointment_id, event_type)  # ids only: no personal data
+    appointment_committed.send(sender=type(appointment), appointment=appointment, event_type=event_type)

@@ -1,0 +1,58 @@
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from appointments import selectors, services
+from appointments.serializers import (
+    AppointmentCreateSerializer,
+    AppointmentListParams,
+    AppointmentSerializer,
+    AppointmentUpdateSerializer,
+)
+from scheduler.serializers import ID_PATTERN
+from scheduler.views import RecordViewSet
+
+_ID = ID_PATTERN.strip("^$")
+
+
+class AppointmentViewSet(RecordViewSet):
+    """Appointments: atomic booking, rescheduling, the lifecycle, and agendas by doctor, patient, country."""
+
+    serializer_class = AppointmentSerializer
+    input_serializer_classes = {"create": AppointmentCreateSerializer, "partial_update": AppointmentUpdateSerializer}
+    list_params_class = AppointmentListParams
+    lookup_field = "appointmentId"
+    location_prefix = "/appointments"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_record(self, record_id):
+        return selectors.appointment_get(appointment_id=record_id)
+
+    def list_records(self, params):
+        return selectors.appointment_list(**params)
+
+    def create_record(self, data):
+        return services.appointment_create(**data)
+
+    def update_record(self, record_id, data, *, if_match, replace):
+        return services.appointment_update(appointment_id=record_id, changes=data, if_match=if_match)
+
+    def delete_record(self, record_id, *, if_match):
+        services.appointment_cancel(appointment_id=record_id, if_match=if_match)
+
+    # The original service's routes: the same listing, with ids in the path.
+    @action(detail=False, url_path=rf"country/(?P<country_id>{_ID})")
+    def by_country(self, request: Request, country_id: str) -> Response:
+        return self.list_response(request, country_id=country_id)
+
+    @action(detail=False, url_path=rf"doctor/(?P<doctor_id>{_ID})")
+    def by_doctor(self, request: Request, doctor_id: str) -> Response:
+        return self.list_response(request, doctor_id=doctor_id)
+
+    @action(detail=False, url_path=rf"country/(?P<country_id>{_ID})/doctor/(?P<doctor_id>{_ID})")
+    def by_country_and_doctor(self, request: Request, country_id: str, doctor_id: str) -> Response:
+        return self.list_response(request, country_id=country_id, doctor_id=doctor_id)
+
+    @action(detail=False, url_path=rf"patient/(?P<patient_id>{_ID})")
+    def by_patient(self, request: Request, patient_id: str) -> Response:
+        return self.list_response(request, patient_id=patient_id)
