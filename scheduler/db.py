@@ -80,6 +80,11 @@ def connection() -> Connection:
     )
 
 
+def transaction_connection() -> Connection:
+    """The connection TransactWriteItems goes through (tests inject faults here)."""
+    return connection()
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -176,7 +181,7 @@ def run_transaction(build: Callable[[Transaction], None], *, default_conflict: C
         build(plan)
         ops = plan._ordered()
         try:
-            with TransactWrite(connection=connection()) as tx:
+            with TransactWrite(connection=transaction_connection()) as tx:
                 for add, _ in ops:
                     add(tx)
             return

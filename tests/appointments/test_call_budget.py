@@ -1,0 +1,62 @@
+"""How many DynamoDB calls each request makes, counted with botocore's event hooks on the clients
+the app uses. A regression guard: a new read per request shows up here."""
+
+from datetime import timedelta
+
+import pytest
+
+from scheduler import db
+from tests.appointments.conftest import book, next_local, z
+
+MONDAY = 0
+
+
+@pytest.fixture
+def dynamodb_calls():
+    calls: list[str] = []
+
+    def count(model, **kwargs):
+        calls.append(model.name)
+
+    clients = {db.connection().client}
+    clients |= {model._get_connection().connection.client for model in db.registered_models()}
+    for client in clients:
+        client.meta.events.register("before-call.dynamodb", count, unique_id="call-budget")
+    yield calls
+    for client in clients:
+        client.meta.events.unregister("before-call.dynamodb", unique_id="call-budget")
+
+
+def measure(calls: list[str], request) -> list[str]:
+    calls.clear()
+    response = request()
+    assert response.status_code < 300, response.content
+    return list(calls)
+
+
+def test_call_budget(clinic, dynamodb_calls):
+    at = next_local(MONDAY, "10:00")
+    # Warm-up: the first booking of a process also reads the country (then cached for 30 s).
+    assert book(clinic, at=at + timedelta(days=7), patient="0316").status_code == 201
+
+    created = measure(dynamodb_calls, lambda: book(clinic, at=at, appointmentId="a-1"))
+    assert created == ["BatchGetItem", "TransactWriteItems"]
+
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments/a-1")) == ["GetItem"]
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments?doctorId=doctor001")) == ["Query"]
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments/patient/0315?limit=1")) == ["Query"]
+    week = f"from={at.date()}&to={at.date() + timedelta(days=6)}"
+    availability = measure(dynamodb_calls, lambda: clinic.get(f"/doctors/doctor001/availability?{week}"))
+    assert availability == ["GetItem", "Query"]
+    replay = measure(dynamodb_calls, lambda: book(clinic, at=at, appointmentId="a-1"))
+    assert replay == ["BatchGetItem"]
+    moved = z(at + timedelta(hours=1))
+    patched = measure(
+        dynamodb_calls, lambda: clinic.patch("/appointments/a-1", {"appointmentDate": moved}, format="json")
+    )
+    assert patched == ["GetItem", "BatchGetItem", "TransactWriteItems"]
+    assert measure(dynamodb_calls, lambda: clinic.delete("/appointments/a-1")) == ["GetItem", "TransactWriteItems"]
+    for path in ("/doctors?countryId=002", "/patients?countryId=002", "/countries", "/doctors/doctor001"):
+        assert "Scan" not in measure(dynamodb_calls, lambda path=path: clinic.get(path))
+    # The admin listing is the one place a Scan is allowed.
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments")) == ["Scan"]
