@@ -1,5 +1,8 @@
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from datetime import datetime
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
 
 from scheduler.db import RecordModel, register, table_meta
 
@@ -35,6 +38,17 @@ class ByStateIndex(GlobalSecondaryIndex):
     updated_at = UTCDateTimeAttribute(range_key=True, attr_name="updatedAt")
 
 
+class ByReminderIndex(GlobalSecondaryIndex):
+    """Sparse: only appointments with a reminder still to send carry `reminderKey`."""
+
+    class Meta:
+        index_name = "byReminder"
+        projection = AllProjection()
+
+    reminder_key = UnicodeAttribute(hash_key=True, attr_name="reminderKey")
+    next_reminder_at = UTCDateTimeAttribute(range_key=True, attr_name="nextReminderAt")
+
+
 @register
 class Appointment(RecordModel):
     class Meta(table_meta("appointments")):
@@ -52,12 +66,59 @@ class Appointment(RecordModel):
     # The lock items this appointment holds in the slots table (freed on cancel and reschedule).
     lock_keys = ListAttribute(of=UnicodeAttribute, attr_name="lockKeys", default=list)
     pending_key = UnicodeAttribute(null=True, attr_name="pendingKey")
+    next_reminder_at = UTCDateTimeAttribute(null=True, attr_name="nextReminderAt")
+    reminder_key = UnicodeAttribute(null=True, attr_name="reminderKey")
 
     by_doctor = _by("byDoctor", "doctorId", "doctor_id")()
     by_patient = _by("byPatient", "patientId", "patient_id")()
     by_country = _by("byCountry", "countryId", "country_id")()
     by_state = ByStateIndex()
+    by_reminder = ByReminderIndex()
 
     def set_state(self, state: str) -> None:
         self.state = state
         self.pending_key = PENDING if state == PENDING else None
+        if state not in ACTIVE_STATES:
+            self.set_next_reminder(None)
+
+    def set_next_reminder(self, moment: datetime | None) -> None:
+        self.next_reminder_at = moment
+        self.reminder_key = REMINDER_DUE if moment else None
+
+
+REMINDER_DUE = "due"
+
+
+class ByUnpublishedIndex(GlobalSecondaryIndex):
+    """Sparse: only events not yet published to SNS carry `unpublishedKey`."""
+
+    class Meta:
+        index_name = "byUnpublished"
+        projection = AllProjection()
+
+    unpublished_key = UnicodeAttribute(hash_key=True, attr_name="unpublishedKey")
+    occurred_at = UTCDateTimeAttribute(range_key=True, attr_name="occurredAt")
+
+
+UNPUBLISHED = "unpublished"
+
+
+@register
+class Event(Model):
+    """The outbox: a domain event, written in the same transaction as the change it reports, and
+    published to SNS after commit (by the relay, or by the sweep if the relay did not)."""
+
+    class Meta(table_meta("events")):
+        pass
+
+    event_id = UnicodeAttribute(hash_key=True, attr_name="eventId")
+    event_type = UnicodeAttribute(attr_name="eventType")
+    occurred_at = UTCDateTimeAttribute(attr_name="occurredAt")
+    country_id = UnicodeAttribute(attr_name="countryId")
+    # The message exactly as published: ids, state and time only, never names or contact details.
+    body = UnicodeAttribute()
+    unpublished_key = UnicodeAttribute(null=True, attr_name="unpublishedKey")
+    published_at = UTCDateTimeAttribute(null=True, attr_name="publishedAt")
+    expires_at = TTLAttribute(null=True, attr_name="expiresAt")
+
+    by_unpublished = ByUnpublishedIndex()

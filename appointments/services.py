@@ -7,18 +7,22 @@ or nothing does, so no doctor or patient is ever booked twice, however many API 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from appointments import timegrid
+from appointments import outbox, processors, timegrid
 from appointments.models import (
     ACTIVE_STATES,
     CANCELLED,
     COMPLETED,
     NO_SHOW,
     PENDING,
+    REMINDER_DUE,
+    SCHEDULED,
     TRANSITIONS,
     Appointment,
+    Event,
 )
 from appointments.selectors import appointment_get
 from appointments.signals import announce
@@ -29,6 +33,8 @@ from patients.models import Patient
 from scheduler.db import Transaction, batch_get, check_if_match, new_id, run_transaction, utcnow, version_conflict
 from scheduler.exceptions import ApplicationError, Conflict, InvalidInput
 from scheduler.models import Lock
+
+logger = logging.getLogger(__name__)
 
 # Lock items stay this long after their time has passed, then DynamoDB's TTL removes them.
 LOCK_RETENTION = timedelta(days=7)
@@ -172,6 +178,7 @@ def appointment_create(
     appointment.set_state(PENDING)
     appointment.lock_keys = _locks_for(appointment)
     appointment.touch()
+    event = outbox.event_for(appointment, PENDING)
 
     def build(tx: Transaction) -> None:
         tx.put(
@@ -180,13 +187,14 @@ def appointment_create(
             on_fail=lambda: _IdTaken("taken"),
         )
         _put_locks(tx, appointment, appointment.lock_keys)
+        tx.put(event)
 
     try:
         run_transaction(build, default_conflict=lambda: Conflict("The booking could not be made; retry."))
     except _IdTaken:
         # Another request with this id committed first: the same booking or a clash.
         return _replay(appointment_get(appointment_id=appointment.appointment_id), request)
-    announce(appointment, PENDING)
+    announce(appointment, event)
     return appointment, True
 
 
@@ -224,11 +232,13 @@ def _commit_change(
     previous_state: str,
     if_match: int | None,
     *,
+    event_type: str | None,
     free: list[str] = (),
     take: list[str] = (),
-) -> None:
-    """Save the changed appointment, conditional on the state and version it was read with,
-    freeing and taking lock items in the same transaction."""
+) -> Event | None:
+    """Save the changed appointment, conditional on the state and version it was read with, with its
+    outbox event and the lock items it frees and takes, in one transaction; then announce it."""
+    event = outbox.event_for(appointment, event_type) if event_type else None
 
     def build(tx: Transaction) -> None:
         tx.put(
@@ -238,8 +248,20 @@ def _commit_change(
         )
         _delete_locks(tx, list(free))
         _put_locks(tx, appointment, list(take))
+        if event is not None:
+            tx.put(event)
 
     run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    if event is not None:
+        announce(appointment, event)
+    return event
+
+
+def _next_reminder(appointment: Appointment, *, after: datetime) -> datetime | None:
+    """The earliest reminder time still ahead: the appointment's start less each of the country's offsets."""
+    offsets = country_policy(country_id=appointment.country_id).reminder_offsets_minutes or []
+    times = [appointment.appointment_date - timedelta(minutes=offset) for offset in offsets]
+    return min((moment for moment in times if moment > after), default=None)
 
 
 def appointment_transition(
@@ -264,9 +286,10 @@ def appointment_transition(
         freed = list(appointment.lock_keys or [])
         appointment.lock_keys = []
     appointment.set_state(state)
+    if state == SCHEDULED:
+        appointment.set_next_reminder(_next_reminder(appointment, after=now))
     appointment.touch()
-    _commit_change(appointment, previous, if_match, free=freed)
-    announce(appointment, state)
+    _commit_change(appointment, previous, if_match, event_type=state, free=freed)
     return appointment
 
 
@@ -304,16 +327,18 @@ def appointment_reschedule(
     appointment.end_date = appointment_date + timedelta(minutes=duration)
     new_keys = _locks_for(appointment)
     appointment.lock_keys = new_keys
+    if appointment.state == SCHEDULED:
+        appointment.set_next_reminder(_next_reminder(appointment, after=now))
     appointment.touch()
     # Buckets in both the old and the new time stay ours; a transaction may touch an item only once.
     _commit_change(
         appointment,
         appointment.state,
         if_match,
+        event_type="rescheduled",
         free=sorted(old_keys - set(new_keys)),
         take=[key for key in new_keys if key not in old_keys],
     )
-    announce(appointment, "rescheduled")
     return appointment
 
 
@@ -341,5 +366,74 @@ def appointment_update(*, appointment_id: str, changes: dict, if_match: int | No
             appointment_id=appointment_id, state=changes["state"], if_match=if_match, appointment=appointment
         )
     appointment.touch()
-    _commit_change(appointment, appointment.state, if_match)
+    _commit_change(appointment, appointment.state, if_match, event_type=None)  # not a state change: no event
     return appointment
+
+
+# --- Processing --------------------------------------------------------------------------------
+
+
+def appointment_process(*, appointment_id: str) -> str:
+    """What the country's worker does with a new booking: run the country's processor, then move it
+    `pending` → `scheduled`. A second delivery of the same task finds it no longer pending and changes
+    nothing, so nothing is sent twice."""
+    appointment = appointment_get(appointment_id=appointment_id)
+    if appointment.state != PENDING:
+        return f"already {appointment.state}"
+    country = country_policy(country_id=appointment.country_id)
+    processors.for_country(country.code)(appointment, country)
+    try:
+        appointment_transition(appointment_id=appointment_id, state=SCHEDULED, appointment=appointment)
+    except Conflict:
+        # Another delivery of this task won the race (or the patient cancelled meanwhile).
+        return f"already {appointment_get(appointment_id=appointment_id).state}"
+    return SCHEDULED
+
+
+def appointment_enqueue(appointment: Appointment) -> None:
+    """Send the processing task to the appointment's country queue. A failure here is logged and left
+    to the sweep (`appointments_requeue_stale`), which finds pending appointments through byState."""
+    from appointments.tasks import process_appointment
+
+    code = country_policy(country_id=appointment.country_id).code
+    try:
+        process_appointment.apply_async(kwargs={"appointment_id": appointment.appointment_id, "country_code": code})
+    except Exception:
+        logger.warning("could not enqueue appointment %s; the sweep will", appointment.appointment_id, exc_info=True)
+
+
+def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Enqueue again the appointments left pending longer than `older_than` (one Query on byState)."""
+    cutoff = utcnow() - older_than
+    count = 0
+    for appointment in Appointment.by_state.query(PENDING, range_key_condition=Appointment.updated_at <= cutoff):
+        appointment_enqueue(appointment)
+        count += 1
+    return count
+
+
+# --- Reminders ---------------------------------------------------------------------------------
+
+
+def reminders_send_due(*, now: datetime | None = None) -> int:
+    """Emit one `appointment.reminder` event per reminder time reached (a Query on the sparse
+    byReminder index). Each is a conditional update with its event, so it is sent exactly once."""
+    now = now or utcnow()
+    sent = 0
+    for appointment in Appointment.by_reminder.query(
+        REMINDER_DUE, range_key_condition=Appointment.next_reminder_at <= now
+    ):
+        due = appointment.next_reminder_at
+        appointment.set_next_reminder(_next_reminder(appointment, after=max(due, now)))
+        if appointment.state != SCHEDULED or appointment.appointment_date <= now:
+            appointment.set_next_reminder(None)  # nothing to remind of any more
+            event_type = None
+        else:
+            event_type = "reminder"
+        appointment.touch()
+        try:
+            _commit_change(appointment, appointment.state, None, event_type=event_type)
+        except Conflict:
+            continue  # changed meanwhile (cancelled, rescheduled, or another sweep sent it)
+        sent += event_type is not None
+    return sent

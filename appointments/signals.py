@@ -9,10 +9,13 @@ from django.dispatch import Signal
 logger = logging.getLogger(__name__)
 
 # sender: the Appointment class; kwargs: appointment, event_type ("pending", "scheduled", "rescheduled",
-# "cancelled", "completed", "no_show").
+# "cancelled", "completed", "no_show", "reminder"), event_id (the outbox event written with the change).
 appointment_committed = Signal()
 
 
-def announce(appointment, event_type: str) -> None:
+def announce(appointment, event) -> None:
+    event_type = event.event_type.removeprefix("appointment.")
     logger.info("appointment %s %s", appointment.appointment_id, event_type)  # ids only: no personal data
-    appointment_committed.send(sender=type(appointment), appointment=appointment, event_type=event_type)
+    appointment_committed.send(
+        sender=type(appointment), appointment=appointment, event_type=event_type, event_id=event.event_id
+    )

@@ -1,3 +1,4 @@
+import logging
 from typing import Any
 
 from countries import reference
@@ -5,9 +6,12 @@ from countries.models import Country
 from countries.selectors import country_get, country_policy_forget
 from doctors.selectors import doctor_exists_in_country
 from patients.selectors import patient_exists_in_country
+from scheduler import aws
 from scheduler.db import Transaction, apply_changes, check_if_match, new_id, run_transaction, version_conflict
 from scheduler.exceptions import Conflict, InvalidInput
 from scheduler.models import Lock, unique_value_key
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_REMINDER_OFFSETS = [1440, 120]
 
@@ -68,7 +72,17 @@ def country_create(
         )
 
     run_transaction(build, default_conflict=lambda: Conflict("The country could not be created; retry."))
+    _ensure_queue(country.code)
     return country
+
+
+def _ensure_queue(code: str) -> None:
+    """The country's processing queue (with its dead-letter queue), there at once for bookings;
+    workers started with --all-countries pick it up. If SQS does not answer, bootstrap creates it."""
+    try:
+        aws.ensure_queue(aws.country_queue_suffix(code), lambda *_: None)
+    except Exception:
+        logger.warning("could not create the queue for %s; run bootstrap", code, exc_info=True)
 
 
 def country_update(*, country_id: str, changes: dict[str, Any], if_match: int | None, replace: bool) -> Country:
@@ -94,6 +108,8 @@ def country_update(*, country_id: str, changes: dict[str, Any], if_match: int | 
 
     run_transaction(build, default_conflict=lambda: version_conflict(if_match))
     country_policy_forget(country_id=country_id)
+    if country.code != old_code:
+        _ensure_queue(country.code)
     return country
 
 

@@ -52,14 +52,20 @@ def base_queue_suffixes(country_codes: list[str]) -> list[str]:
     ]
 
 
+_found_topics: dict[str, str] = {}
+
+
 def topic_arn() -> str | None:
     """The configured topic, else the one named SNS_TOPIC_NAME if it exists (bootstrap creates it)."""
     if settings.SNS_TOPIC_ARN:
         return settings.SNS_TOPIC_ARN
-    suffix = f":{settings.SNS_TOPIC_NAME}"
+    name = settings.SNS_TOPIC_NAME
+    if name in _found_topics:
+        return _found_topics[name]
     for page in client("sns").get_paginator("list_topics").paginate():
         for topic in page["Topics"]:
-            if topic["TopicArn"].endswith(suffix):
+            if topic["TopicArn"].endswith(f":{name}"):
+                _found_topics[name] = topic["TopicArn"]
                 return topic["TopicArn"]
     return None
 
@@ -124,6 +130,7 @@ def ensure_topic_and_subscription(notifications_url: str, report: Report) -> str
         report("found", f"topic {arn}")
     else:
         arn = sns.create_topic(Name=settings.SNS_TOPIC_NAME)["TopicArn"]
+        _found_topics[settings.SNS_TOPIC_NAME] = arn
         report("created", f"topic {arn}")
     queue_arn = sqs.get_queue_attributes(QueueUrl=notifications_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

@@ -142,10 +142,44 @@ if SQS_ENDPOINT:
         default=f"sqs://{AWS_ACCESS_KEY_ID or 'local'}:{AWS_SECRET_ACCESS_KEY or 'local'}@{_sqs.netloc}",
     )
     CELERY_BROKER_TRANSPORT_OPTIONS["is_secure"] = _sqs.scheme == "https"
+# Tasks are idempotent, so a message is acknowledged only after its task has run; a failed or lost
+# task is not acknowledged and SQS delivers it again, up to SQS_MAX_RECEIVE_COUNT, then the DLQ.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_ROUTES = ("scheduler.celery.route_task",)
+# The longest a task may run: well below the visibility timeout, so SQS never hands a running
+# task's message to another worker.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BEAT_SCHEDULE = {
+    "publish-unpublished-events": {"task": "appointments.publish_pending_events", "schedule": 30.0},
+    "requeue-stale-pending": {"task": "appointments.requeue_stale_pending", "schedule": 60.0},
+    "send-due-reminders": {"task": "appointments.send_due_reminders", "schedule": 60.0},
+}
+# Seconds a worker waits between looks for countries created since it started.
+WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=30.0)
+
+# --- Notifications -------------------------------------------------------------------------------
+# E-mail through Django's backend: console locally (or a file folder), SMTP/SES in production.
+EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if IS_LOCAL
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / ".local" / "mail"))
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="appointments@localhost")
+# SMS through SNS to the E.164 number ("sns"), or only logged ("log", the local default).
+SMS_BACKEND = env.str("SMS_BACKEND", default="log" if IS_LOCAL else "sns")
 
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {

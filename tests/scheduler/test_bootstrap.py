@@ -20,11 +20,9 @@ def test_second_run_creates_nothing(api):
     assert "created " not in output.replace("0 created", "")
 
 
-def test_creates_a_queue_with_dead_letter_queue_per_country(api):
+def test_a_new_country_gets_its_queue_with_a_dead_letter_queue_at_once(api):
     assert api.post("/countries", {"countryId": "002", "name": "CHILE", "code": "CL"}, format="json").status_code == 201
-    output = run_bootstrap()
     name = aws.queue_name("appointments-cl")
-    assert f"created  queue {name}" in output
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
     policy = json.loads(
@@ -32,7 +30,9 @@ def test_creates_a_queue_with_dead_letter_queue_per_country(api):
     )
     assert policy["deadLetterTargetArn"].endswith(f"{name}-dlq")
     assert int(policy["maxReceiveCount"]) == 5
-    assert "bootstrap done: 0 created" in run_bootstrap()
+    output = run_bootstrap()
+    assert f"found  queue {name}" in output
+    assert "bootstrap done: 0 created" in output
 
 
 def test_tables_have_their_indexes_and_ttl(aws_stack):

@@ -1,0 +1,99 @@
+"""Domain events: built for the transaction that makes the change, published to SNS after commit.
+
+Every committed state change writes its event in the same TransactWriteItems (see services), so a
+change without its event, or an event without its change, cannot happen. Publishing is at least
+once: the relay task publishes right after commit and marks the event published; the periodic
+sweep publishes whatever is still unpublished. Consumers deduplicate by `eventId`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+
+from appointments import timegrid
+from appointments.models import UNPUBLISHED, Appointment, Event
+from scheduler import aws
+from scheduler.db import new_id, utcnow
+
+logger = logging.getLogger(__name__)
+
+EVENT_RETENTION = timedelta(days=7)
+# The sweep leaves the newest events to the relay that is publishing them right now.
+SWEEP_GRACE = timedelta(seconds=10)
+
+
+def event_for(appointment: Appointment, event_type: str, *, occurred_at: datetime | None = None) -> Event:
+    """The outbox item for a change of `appointment` (to be put in the change's transaction)."""
+    occurred_at = occurred_at or utcnow()
+    event_id = new_id()
+    full_type = f"appointment.{event_type}"
+    body = {
+        "eventId": event_id,
+        "eventType": full_type,
+        "occurredAt": timegrid.iso_z(occurred_at),
+        "appointment": {
+            "appointmentId": appointment.appointment_id,
+            "patientId": appointment.patient_id,
+            "doctorId": appointment.doctor_id,
+            "countryId": appointment.country_id,
+            "state": appointment.state,
+            "appointmentDate": timegrid.iso_z(appointment.appointment_date),
+            "durationMinutes": appointment.duration_minutes,
+        },
+    }
+    return Event(
+        event_id,
+        event_type=full_type,
+        occurred_at=occurred_at,
+        country_id=appointment.country_id,
+        body=json.dumps(body, separators=(",", ":")),
+        unpublished_key=UNPUBLISHED,
+    )
+
+
+def event_publish(*, event_id: str) -> bool:
+    """Publish one event to the SNS topic and mark it published. False when it already was."""
+    try:
+        event = Event.get(event_id, consistent_read=True)
+    except Event.DoesNotExist:
+        logger.warning("event %s not found", event_id)
+        return False
+    if event.unpublished_key is None:
+        return False
+    _publish(event)
+    return True
+
+
+def _publish(event: Event) -> None:
+    aws.client("sns").publish(
+        TopicArn=aws.topic_arn(),
+        Message=event.body,
+        MessageAttributes={
+            "eventType": {"DataType": "String", "StringValue": event.event_type},
+            "countryId": {"DataType": "String", "StringValue": event.country_id},
+        },
+    )
+    # Published: leave the sparse index; keep the item a while for audit, then let TTL remove it.
+    event.update(
+        actions=[
+            Event.unpublished_key.remove(),
+            Event.published_at.set(utcnow()),
+            Event.expires_at.set(utcnow() + EVENT_RETENTION),
+        ]
+    )
+    logger.info("published %s %s", event.event_type, event.event_id)
+
+
+def events_publish_pending(*, now: datetime | None = None) -> int:
+    """The sweep: publish every event still unpublished a little after it was written."""
+    cutoff = (now or utcnow()) - SWEEP_GRACE
+    published = 0
+    for event in Event.by_unpublished.query(UNPUBLISHED, range_key_condition=Event.occurred_at <= cutoff):
+        try:
+            _publish(event)
+            published += 1
+        except Exception:  # one event failing must not hold back the others; the next sweep retries
+            logger.warning("could not publish event %s", event.event_id, exc_info=True)
+    return published

@@ -1,0 +1,45 @@
+"""Celery tasks: thin, idempotent, acknowledged late, retried with exponential backoff."""
+
+from botocore.exceptions import BotoCoreError, ClientError
+from celery import shared_task
+from pynamodb.exceptions import PynamoDBException
+
+from appointments import outbox, services
+from scheduler.exceptions import ServiceUnavailable
+
+# Failures worth another try: AWS briefly unreachable or throttling.
+TRANSIENT = (PynamoDBException, BotoCoreError, ClientError, ServiceUnavailable)
+RETRY = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(name="appointments.process", **RETRY)
+def process_appointment(appointment_id: str, country_code: str) -> str:
+    """On the country's queue (routed by `country_code`): pending → scheduled."""
+    return services.appointment_process(appointment_id=appointment_id)
+
+
+@shared_task(name="appointments.publish_event", **RETRY)
+def publish_event(event_id: str) -> bool:
+    """The outbox relay: publish one committed event to SNS right after its commit."""
+    return outbox.event_publish(event_id=event_id)
+
+
+@shared_task(name="appointments.publish_pending_events")
+def publish_pending_events() -> int:
+    return outbox.events_publish_pending()
+
+
+@shared_task(name="appointments.requeue_stale_pending")
+def requeue_stale_pending() -> int:
+    return services.appointments_requeue_stale()
+
+
+@shared_task(name="appointments.send_due_reminders")
+def send_due_reminders() -> int:
+    return services.reminders_send_due()
