@@ -11,9 +11,9 @@ from doctors.selectors import doctor_get
 from scheduler.db import Page, paginate, utcnow
 from scheduler.exceptions import InvalidInput, NotFound
 
-# Longest booking: its locks (doctor and patient, per 5 minutes) and a reschedule that frees and takes
-# them all must fit in one TransactWriteItems (at most 100 items).
-MAX_DURATION_MINUTES = 120
+# Longest booking (the longest slot a doctor may have): with its locks (doctor and patient, one per
+# 5 minutes), its event and two checks it fills a TransactWriteItems of at most 100 items.
+MAX_DURATION_MINUTES = 240
 MAX_AVAILABILITY_DAYS = 31
 
 
@@ -86,10 +86,12 @@ def active_for_doctor(*, doctor_id: str, start: datetime, end: datetime) -> list
 
 
 def _has_upcoming(index, owner_id: str) -> bool:
+    """Any pending or scheduled appointment not yet over (one in progress included)."""
+    now = utcnow()
     upcoming = index.query(
         owner_id,
-        range_key_condition=Appointment.appointment_date >= utcnow(),
-        filter_condition=Appointment.state.is_in(*ACTIVE_STATES),
+        range_key_condition=Appointment.appointment_date >= now - timedelta(minutes=MAX_DURATION_MINUTES),
+        filter_condition=Appointment.state.is_in(*ACTIVE_STATES) & (Appointment.end_date > now),
         page_size=50,
     )
     return next(iter(upcoming), None) is not None
@@ -124,7 +126,7 @@ def doctor_availability(*, doctor_id: str, first_day: date, last_day: date) -> d
         for a in active_for_doctor(doctor_id=doctor_id, start=range_start, end=range_end)
     ]
     busy += [(period.start, period.end) for period in doctor.unavailable or []]
-    windows = [timegrid.Window.from_stored(w.day, w.start, w.end) for w in doctor.available_times or []]
+    windows = timegrid.stored_windows(doctor.available_times)
     slots = [
         {"start": timegrid.iso_z(start), "end": timegrid.iso_z(end)}
         for start, end in timegrid.grid_slots(
@@ -132,6 +134,10 @@ def doctor_availability(*, doctor_id: str, first_day: date, last_day: date) -> d
         )
         if earliest <= start <= latest and not any(timegrid.overlaps(start, end, b0, b1) for b0, b1 in busy)
     ]
+    return _availability(doctor, slots)
+
+
+def _availability(doctor, slots: list[dict[str, str]]) -> dict[str, Any]:
     return {
         "doctorId": doctor.doctor_id,
         "timeZone": doctor.time_zone,

@@ -7,7 +7,9 @@ from appointments.models import STATES
 from appointments.selectors import MAX_DURATION_MINUTES
 from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, StrictSerializer, TextField
 
-_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
+_OFFSET = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$", re.IGNORECASE)
+# In a query string an unencoded "+" arrives as a space: "...T10:00:00 01:00".
+_SPACE_OFFSET = re.compile(r"(T[\d:.]+) (\d{2}(:?\d{2})?)$")
 
 
 class OffsetDateTimeField(serializers.DateTimeField):
@@ -15,7 +17,9 @@ class OffsetDateTimeField(serializers.DateTimeField):
     ambiguous across countries and daylight-saving changes."""
 
     def to_internal_value(self, value):
-        if not isinstance(value, str) or not _OFFSET.search(value.strip()):
+        if isinstance(value, str):
+            value = _SPACE_OFFSET.sub(r"\1+\2", value.strip())
+        if not isinstance(value, str) or not _OFFSET.search(value):
             raise serializers.ValidationError(
                 f"{value!r} has no time zone; give an ISO 8601 date-time with an offset or Z, "
                 "e.g. 2026-12-07T15:00:00Z or 2026-12-07T12:00:00-03:00."
@@ -53,6 +57,7 @@ class AppointmentSerializer(RecordSerializer):
     durationMinutes = serializers.IntegerField(source="duration_minutes")
     state = serializers.ChoiceField(choices=STATES)
     reason = TextField(allow_null=True)
+    nextReminderAt = serializers.DateTimeField(source="next_reminder_at", read_only=True)
 
 
 class AppointmentCreateSerializer(StrictSerializer):
@@ -76,8 +81,9 @@ class AppointmentUpdateSerializer(StrictSerializer):
     """PATCH: a new time (reschedule), a state (transition), or the reason. The ids may be echoed
     back unchanged; `createdAt` and the like are ignored."""
 
-    ignored_keys = frozenset({"createdAt", "updatedAt", "version", "endDate", "appointmentId"})
+    ignored_keys = frozenset({"createdAt", "updatedAt", "version", "endDate", "nextReminderAt"})
 
+    appointmentId = IdField(source="appointment_id", required=False)
     appointmentDate = OffsetDateTimeField(source="appointment_date", required=False)
     durationMinutes = serializers.IntegerField(
         source="duration_minutes", required=False, min_value=5, max_value=MAX_DURATION_MINUTES
@@ -94,8 +100,9 @@ class AppointmentListParams(ListParamsSerializer):
     doctorId = IdField(source="doctor_id", required=False)
     patientId = IdField(source="patient_id", required=False)
     state = serializers.ChoiceField(choices=STATES, required=False)
-    # `from` is a Python keyword: the field is declared under its API name below.
-    to = BoundField(source="end", required=False, end_of_day=True)
+    # `from` is a Python keyword, so the field is declared through the class namespace.
+    vars()["from"] = BoundField(source="start", required=False, help_text="Date-time with offset, or a date (UTC).")
+    to = BoundField(source="end", required=False, end_of_day=True, help_text="Date-time with offset, or a date (UTC).")
 
     def validate(self, attrs):
         if attrs.get("start") and attrs.get("end") and attrs["end"] < attrs["start"]:
@@ -103,16 +110,14 @@ class AppointmentListParams(ListParamsSerializer):
         return attrs
 
 
-AppointmentListParams._declared_fields["from"] = BoundField(source="start", required=False)
-
-
 class AvailabilityParams(StrictSerializer):
     ignored_keys = frozenset({"format"})
 
+    vars()["from"] = serializers.DateField(source="first_day", help_text="First local day (in the doctor's zone).")
+    to = serializers.DateField(source="last_day", help_text="Last local day (in the doctor's zone), inclusive.")
 
-AvailabilityParams._declared_fields["from"] = serializers.DateField(
-    source="first_day", help_text="First local day (in the doctor's zone)."
-)
-AvailabilityParams._declared_fields["to"] = serializers.DateField(
-    source="last_day", help_text="Last local day, inclusive."
-)
+    def validate(self, attrs):
+        for name, day in (("from", attrs["first_day"]), ("to", attrs["last_day"])):
+            if not 2000 <= day.year <= 2200:
+                raise serializers.ValidationError({name: [f"{day} is outside the years 2000 to 2200."]})
+        return attrs

@@ -24,7 +24,7 @@ from appointments.models import (
     Appointment,
     Event,
 )
-from appointments.selectors import appointment_get
+from appointments.selectors import MAX_DURATION_MINUTES, appointment_get
 from appointments.signals import announce
 from countries.models import Country
 from countries.selectors import country_policy
@@ -36,6 +36,8 @@ from scheduler.models import Lock
 
 logger = logging.getLogger(__name__)
 
+# DynamoDB's limit on the items of one TransactWriteItems.
+MAX_TRANSACTION_ITEMS = 100
 # Lock items stay this long after their time has passed, then DynamoDB's TTL removes them.
 LOCK_RETENTION = timedelta(days=7)
 
@@ -67,7 +69,9 @@ def _check_time(*, doctor: Doctor, country: Country, start: datetime, duration_m
             "appointmentDate",
             f"{timegrid.iso_z(start)} is too far ahead: book at most {country.max_advance_days} days ahead.",
         )
-    windows = [timegrid.Window.from_stored(w.day, w.start, w.end) for w in doctor.available_times or []]
+    if duration_minutes > MAX_DURATION_MINUTES:
+        raise InvalidInput("durationMinutes", f"An appointment lasts at most {MAX_DURATION_MINUTES} minutes.")
+    windows = timegrid.stored_windows(doctor.available_times)
     problem = timegrid.schedule_problem(
         start, duration_minutes, windows, slot_minutes=doctor.slot_minutes, zone=ZoneInfo(doctor.time_zone)
     )
@@ -114,13 +118,17 @@ def _delete_locks(tx: Transaction, keys: list[str]) -> None:
 # --- Booking -----------------------------------------------------------------------------------
 
 
-def _same_request(existing: Appointment, *, patient_id, doctor_id, start, duration_minutes, country_id, reason) -> bool:
+def _same_request(
+    existing: Appointment, doctor: Doctor | None, *, patient_id, doctor_id, start, duration_minutes, country_id, reason
+) -> bool:
+    """The stored booking is what this request asks for, defaults resolved as they were at booking."""
+    default_duration = doctor.slot_minutes if doctor else existing.duration_minutes
     return (
         existing.patient_id == patient_id
         and existing.doctor_id == doctor_id
         and existing.appointment_date == start
-        and (duration_minutes is None or existing.duration_minutes == duration_minutes)
-        and (country_id is None or existing.country_id == country_id)
+        and existing.duration_minutes == (duration_minutes or default_duration)
+        and existing.country_id == (country_id or existing.country_id)
         and (existing.reason or None) == (reason or None)
     )
 
@@ -152,7 +160,7 @@ def appointment_create(
         keys.append((Appointment, appointment_id))
     doctor, patient, *existing = batch_get(keys)
     if existing and existing[0] is not None:
-        return _replay(existing[0], request)
+        return _replay(existing[0], doctor, request)
     if doctor is None:
         raise InvalidInput("doctorId", f"Doctor '{doctor_id}' does not exist.")
     if patient is None:
@@ -188,18 +196,31 @@ def appointment_create(
         )
         _put_locks(tx, appointment, appointment.lock_keys)
         tx.put(event)
+        # The doctor's schedule as checked above, and the patient, are still there at commit.
+        tx.check(
+            Doctor,
+            doctor_id,
+            condition=Doctor.version == doctor.version,
+            on_fail=lambda: Conflict(f"Doctor '{doctor_id}' changed while booking; retry.", field="doctorId"),
+        )
+        tx.check(
+            Patient,
+            patient_id,
+            condition=Patient.patient_id.exists(),
+            on_fail=lambda: InvalidInput("patientId", f"Patient '{patient_id}' does not exist."),
+        )
 
     try:
         run_transaction(build, default_conflict=lambda: Conflict("The booking could not be made; retry."))
     except _IdTaken:
         # Another request with this id committed first: the same booking or a clash.
-        return _replay(appointment_get(appointment_id=appointment.appointment_id), request)
+        return _replay(appointment_get(appointment_id=appointment.appointment_id), doctor, request)
     announce(appointment, event)
     return appointment, True
 
 
-def _replay(existing: Appointment, request: dict) -> tuple[Appointment, bool]:
-    if _same_request(existing, **request):
+def _replay(existing: Appointment, doctor: Doctor | None, request: dict) -> tuple[Appointment, bool]:
+    if _same_request(existing, doctor, **request):
         return existing, False
     raise Conflict(
         f"Appointment '{existing.appointment_id}' already exists with other details; "
@@ -244,7 +265,7 @@ def _commit_change(
         tx.put(
             appointment,
             condition=Appointment.state == previous_state,
-            on_fail=lambda: version_conflict(if_match),
+            on_fail=lambda: _changed_meanwhile(if_match),
         )
         _delete_locks(tx, list(free))
         _put_locks(tx, appointment, list(take))
@@ -257,6 +278,12 @@ def _commit_change(
     return event
 
 
+def _changed_meanwhile(if_match: int | None) -> Exception:
+    error = version_conflict(if_match)
+    error.field = None if if_match is not None else "version"  # lets a transition be judged again
+    return error
+
+
 def _next_reminder(appointment: Appointment, *, after: datetime) -> datetime | None:
     """The earliest reminder time still ahead: the appointment's start less each of the country's offsets."""
     offsets = country_policy(country_id=appointment.country_id).reminder_offsets_minutes or []
@@ -267,9 +294,20 @@ def _next_reminder(appointment: Appointment, *, after: datetime) -> datetime | N
 def appointment_transition(
     *, appointment_id: str, state: str, if_match: int | None = None, appointment: Appointment | None = None
 ) -> Appointment:
-    """Move an appointment along its lifecycle; 409 naming the current state otherwise."""
-    appointment = appointment or appointment_get(appointment_id=appointment_id)
-    check_if_match(appointment, if_match)
+    """Move an appointment along its lifecycle; 409 naming the current state otherwise. When another
+    change lands first (the worker scheduling it, say), the move is judged again on the new state."""
+    for attempt in range(3):
+        appointment = appointment if attempt == 0 and appointment else appointment_get(appointment_id=appointment_id)
+        check_if_match(appointment, if_match)
+        try:
+            return _transition(appointment, state, if_match)
+        except Conflict as exc:
+            if if_match is not None or exc.field != "version":
+                raise
+    raise version_conflict(if_match)
+
+
+def _transition(appointment: Appointment, state: str, if_match: int | None) -> Appointment:
     previous = appointment.state
     if state not in TRANSITIONS.get(previous, ()):
         raise _state_conflict(appointment, state)
@@ -315,7 +353,7 @@ def appointment_reschedule(
         )
     now = utcnow()
     _check_cutoff(appointment, "rescheduled", now)
-    doctor, _ = batch_get([(Doctor, appointment.doctor_id), (Patient, appointment.patient_id)])
+    (doctor,) = batch_get([(Doctor, appointment.doctor_id)])
     if doctor is None:
         raise Conflict(f"Doctor '{appointment.doctor_id}' no longer exists.", field="doctorId")
     duration = duration_minutes or appointment.duration_minutes
@@ -326,6 +364,12 @@ def appointment_reschedule(
     appointment.duration_minutes = duration
     appointment.end_date = appointment_date + timedelta(minutes=duration)
     new_keys = _locks_for(appointment)
+    moved = len(old_keys - set(new_keys)) + len(set(new_keys) - old_keys)
+    if moved + 2 > MAX_TRANSACTION_ITEMS:
+        raise Conflict(
+            f"A {duration}-minute appointment cannot be moved this far in one step; cancel it and book the new time.",
+            field="appointmentDate",
+        )
     appointment.lock_keys = new_keys
     if appointment.state == SCHEDULED:
         appointment.set_next_reminder(_next_reminder(appointment, after=now))
@@ -346,6 +390,12 @@ def appointment_update(*, appointment_id: str, changes: dict, if_match: int | No
     """PATCH: a new time (reschedule), a state (transition), or the reason — one kind per request."""
     appointment = appointment_get(appointment_id=appointment_id)
     check_if_match(appointment, if_match)
+    # Values equal to the stored ones (a client echoing the record back) change nothing.
+    changes = {name: value for name, value in changes.items() if getattr(appointment, name) != value}
+    if "reason" in changes and (changes["reason"] or None) == appointment.reason:
+        del changes["reason"]
+    if not changes:
+        return appointment
     for field, attribute in (("patientId", "patient_id"), ("doctorId", "doctor_id"), ("countryId", "country_id")):
         if attribute in changes and changes[attribute] != getattr(appointment, attribute):
             raise InvalidInput(field, "cannot be changed; cancel this appointment and book a new one.")

@@ -16,6 +16,16 @@ appointment_committed = Signal()
 def announce(appointment, event) -> None:
     event_type = event.event_type.removeprefix("appointment.")
     logger.info("appointment %s %s", appointment.appointment_id, event_type)  # ids only: no personal data
-    appointment_committed.send(
+    # The change is committed whatever a receiver does: a failing receiver is logged, not raised
+    # (the outbox sweep and the pending sweep make up for what it did not do).
+    results = appointment_committed.send_robust(
         sender=type(appointment), appointment=appointment, event_type=event_type, event_id=event.event_id
     )
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.warning(
+                "after-commit receiver %s failed for appointment %s: %s",
+                getattr(receiver, "__name__", receiver),
+                appointment.appointment_id,
+                type(result).__name__,
+            )

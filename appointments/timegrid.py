@@ -4,11 +4,10 @@ aware), whether a booking fits it, and the lock keys a booking takes. Pure logic
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from doctors.schedule import DAYS
+from doctors.schedule import DAYS, WeeklyWindow, format_clock
 
 # Locks are taken per 5-minute bucket of a booking's time, for the doctor and for the patient: any two
 # overlapping bookings share a bucket, whatever grid each was made on, so a schedule or slot-length
@@ -16,29 +15,18 @@ from doctors.schedule import DAYS
 LOCK_MINUTES = 5
 
 
-@dataclass(frozen=True)
-class Window:
-    """A weekly window in minutes from local midnight (as stored: day name, "HH:MM")."""
+def stored_windows(entries: Iterable) -> list[WeeklyWindow]:
+    """A doctor's stored `availableTimes` (day name, "HH:MM" start and end) as weekly windows."""
+    return [WeeklyWindow(DAYS.index(entry.day), _minutes(entry.start), _minutes(entry.end)) for entry in entries or []]
 
-    day: str
-    start: int
-    end: int
 
-    @classmethod
-    def from_stored(cls, day: str, start: str, end: str) -> Window:
-        return cls(day, _minutes(start), _minutes(end))
-
-    def describe(self) -> str:
-        return f"{self.day.capitalize()} {_clock(self.start)}-{_clock(self.end)}"
+def describe(window: WeeklyWindow) -> str:
+    return f"{window.day.capitalize()} {format_clock(window.start)}-{format_clock(window.end)}"
 
 
 def _minutes(clock: str) -> int:
     hours, minutes = clock.split(":")
     return int(hours) * 60 + int(minutes)
-
-
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def iso_z(moment: datetime) -> str:
@@ -59,15 +47,16 @@ def _local(day: date, minutes: int, zone: ZoneInfo) -> datetime | None:
 
 
 def grid_slots(
-    windows: Iterable[Window], *, slot_minutes: int, zone: ZoneInfo, first_day: date, last_day: date
+    windows: Iterable[WeeklyWindow], *, slot_minutes: int, zone: ZoneInfo, first_day: date, last_day: date
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Every slot (UTC start, UTC end) of the weekly schedule on the local days first_day..last_day."""
-    by_day: dict[str, list[Window]] = {}
+    """Every slot (UTC start, UTC end) of the weekly schedule on the local days first_day..last_day.
+    A slot whose local start the clock skips (spring forward) does not exist."""
+    by_day: dict[int, list[WeeklyWindow]] = {}
     for window in windows:
-        by_day.setdefault(window.day, []).append(window)
+        by_day.setdefault(window.day_index, []).append(window)
     day = first_day
     while day <= last_day:
-        for window in sorted(by_day.get(DAYS[day.weekday()], []), key=lambda w: w.start):
+        for window in sorted(by_day.get(day.weekday(), []), key=lambda w: w.start):
             minute = window.start
             while minute + slot_minutes <= window.end:
                 start = _local(day, minute, zone)
@@ -79,15 +68,33 @@ def grid_slots(
 
 
 def schedule_problem(
-    start: datetime, duration_minutes: int, windows: Iterable[Window], *, slot_minutes: int, zone: ZoneInfo
+    start: datetime, duration_minutes: int, windows: Iterable[WeeklyWindow], *, slot_minutes: int, zone: ZoneInfo
 ) -> str | None:
-    """Why a booking does not fit the doctor's weekly schedule, or None when it does."""
+    """Why a booking does not fit the doctor's weekly schedule, or None when it does: it must start
+    on a slot of `grid_slots` and run over consecutive slots of that day (the same rule availability
+    uses, so whatever is offered can be booked, daylight-saving changes included)."""
+    windows = list(windows)
+    local_start = start.astimezone(zone)
+    day = local_start.date()
+    next_slot = dict(grid_slots(windows, slot_minutes=slot_minutes, zone=zone, first_day=day, last_day=day))
+    moment = start
+    for _ in range(max(1, duration_minutes // slot_minutes)):
+        if moment not in next_slot:
+            return _why_not(start, duration_minutes, windows, slot_minutes=slot_minutes, zone=zone)
+        moment = next_slot[moment]
+    return None
+
+
+def _why_not(
+    start: datetime, duration_minutes: int, windows: list[WeeklyWindow], *, slot_minutes: int, zone: ZoneInfo
+) -> str:
+    """A message a person can act on for a time that is not bookable."""
     local_start = start.astimezone(zone)
     local_end = (start + timedelta(minutes=duration_minutes)).astimezone(zone)
     where = f"{local_start:%H:%M} on {local_start:%A %Y-%m-%d} in {zone.key}"
     if local_start.second or local_start.microsecond:
-        return f"{iso_z(start)} is not on the slot grid (slots start on whole minutes)."
-    day_windows = [w for w in windows if w.day == DAYS[local_start.weekday()]]
+        return f"{where} is not on the slot grid: slots start on whole minutes."
+    day_windows = sorted((w for w in windows if w.day_index == local_start.weekday()), key=lambda w: w.start)
     if not day_windows:
         return f"The doctor does not work on {local_start:%A}s ({where})."
     start_minute = local_start.hour * 60 + local_start.minute
@@ -96,14 +103,14 @@ def schedule_problem(
         ends_at_midnight = local_end.date() == local_start.date() + timedelta(days=1) and end_minute == 0
         end_minute = 24 * 60 if ends_at_midnight else 24 * 60 + 1  # past midnight: no window holds it
     for window in day_windows:
+        if window.start <= start_minute and end_minute <= window.end and (start_minute - window.start) % slot_minutes:
+            return (
+                f"{where} is not on the doctor's {slot_minutes}-minute grid; slots in {describe(window)} "
+                f"start at {format_clock(window.start)}, {format_clock(window.start + slot_minutes)}, …"
+            )
         if window.start <= start_minute and end_minute <= window.end:
-            if (start_minute - window.start) % slot_minutes:
-                return (
-                    f"{where} is not on the doctor's {slot_minutes}-minute grid; slots in {window.describe()} "
-                    f"start at {_clock(window.start)}, {_clock(window.start + slot_minutes)}, …"
-                )
-            return None
-    hours = ", ".join(w.describe() for w in sorted(day_windows, key=lambda w: w.start))
+            return f"{where} is not a bookable slot that day: the clocks change then."
+    hours = ", ".join(describe(w) for w in day_windows)
     return f"{where} to {local_end:%H:%M} is outside the doctor's available times ({hours})."
 
 

@@ -48,5 +48,6 @@ class Doctor(RecordModel):
     slot_minutes = NumberAttribute(attr_name="slotMinutes", default=30)
     available_times = ListAttribute(of=AvailableTime, attr_name="availableTimes")
     unavailable = ListAttribute(of=BlockedPeriod, default=list)
+    email = UnicodeAttribute(null=True)
 
     by_country = ByCountryIndex()

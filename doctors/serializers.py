@@ -4,7 +4,14 @@ from rest_framework import serializers
 from appointments.timegrid import LOCK_MINUTES
 from countries import reference
 from doctors.schedule import EXAMPLES, ScheduleError, WeeklyWindow, format_clock, parse_available_times
-from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, StrictSerializer, TextField
+from scheduler.serializers import (
+    EmailAddressField,
+    IdField,
+    ListParamsSerializer,
+    RecordSerializer,
+    StrictSerializer,
+    TextField,
+)
 
 _WINDOW_SCHEMA = {
     "type": "object",
@@ -64,6 +71,7 @@ class DoctorSerializer(RecordSerializer):
         max_length=64,
         help_text="IANA zone; default: the country's.",
     )
+    email = EmailAddressField(required=False, allow_null=True, help_text="Where the doctor is notified.")
     unavailable = BlockedPeriodSerializer(many=True, required=False, max_length=200)
 
     def validate_slotMinutes(self, value: int) -> int:

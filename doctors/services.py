@@ -35,6 +35,7 @@ def doctor_create(
     slot_minutes: int = 30,
     time_zone: str | None = None,
     unavailable: list[dict[str, Any]] | None = None,
+    email: str | None = None,
 ) -> Doctor:
     country = country_get_referenced(country_id=country_id)
     doctor = Doctor(
@@ -48,6 +49,7 @@ def doctor_create(
                 "slot_minutes": slot_minutes,
                 "available_times": available_times,
                 "unavailable": unavailable or [],
+                "email": email,
             }
         ),
     )
@@ -71,6 +73,7 @@ def doctor_update(*, doctor_id: str, changes: dict[str, Any], if_match: int | No
     if replace:
         changes.setdefault("time_zone", None)
         changes.setdefault("unavailable", [])
+        changes.setdefault("email", None)
     country_changed = "country_id" in changes and changes["country_id"] != doctor.country_id
     if changes.get("time_zone", "") is None or (country_changed and "time_zone" not in changes):
         changes["time_zone"] = country_get_referenced(country_id=changes.get("country_id", doctor.country_id)).time_zone

@@ -1,10 +1,9 @@
 from datetime import date
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from rest_framework import serializers
 
-from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, TextField
+from scheduler.serializers import EmailAddressField, IdField, ListParamsSerializer, RecordSerializer, TextField
 
 MAX_AGE = 150
 
@@ -21,7 +20,7 @@ class PatientSerializer(RecordSerializer):
     age = serializers.IntegerField(min_value=0, max_value=MAX_AGE, required=False, allow_null=True)
     birthDate = serializers.DateField(source="birth_date", required=False, allow_null=True)
     address = TextField(max_length=500, required=False, allow_null=True, allow_blank=True)
-    email = TextField(max_length=254, required=False, allow_null=True)
+    email = EmailAddressField(required=False, allow_null=True)
     phoneNumber = TextField(
         source="phone_number",
         max_length=40,
@@ -29,14 +28,6 @@ class PatientSerializer(RecordSerializer):
         allow_null=True,
         help_text="International format (leading +); stored as E.164.",
     )
-
-    def validate_email(self, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return validate_email(value, check_deliverability=False).normalized.lower()
-        except EmailNotValidError as exc:
-            raise serializers.ValidationError(f"'{value}' is not a valid e-mail address: {exc}") from None
 
     def validate_phoneNumber(self, value: str | None) -> str | None:
         if value is None:

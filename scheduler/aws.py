@@ -24,7 +24,8 @@ def client(service: str):
         endpoint_url=endpoints[service],
         config=Config(
             connect_timeout=settings.AWS_CONNECT_TIMEOUT,
-            read_timeout=settings.AWS_READ_TIMEOUT,
+            # SQS long polls hold a request up to 20 s: a shorter timeout would lose received messages.
+            read_timeout=settings.AWS_READ_TIMEOUT + (20 if service == "sqs" else 0),
             retries={"max_attempts": 2, "mode": "standard"},
         ),
     )
@@ -158,8 +159,9 @@ def ensure_topic_and_subscription(notifications_url: str, report: Report) -> str
     return arn
 
 
-def notifications_queue_url(urls: dict[str, str]) -> str:
-    return settings.SQS_QUEUE_URL or urls["notifications"]
+def notifications_queue_url() -> str:
+    """The queue the topic delivers to: the original service's SQS_QUEUE_URL when given."""
+    return settings.SQS_QUEUE_URL or client("sqs").get_queue_url(QueueName=queue_name("notifications"))["QueueUrl"]
 
 
 # --- Readiness -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
-from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, PreconditionFailed
+from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, PreconditionFailed, ServiceUnavailable
 
 M = TypeVar("M", bound=Model)
 
@@ -196,6 +196,8 @@ def run_transaction(build: Callable[[Transaction], None], *, default_conflict: C
                 continue
             if "TransactionConflict" in codes:
                 raise Conflict("Another request changed the same records at the same time; retry.") from exc
+            if {"ThrottlingError", "ProvisionedThroughputExceeded"} & set(codes):
+                raise ServiceUnavailable("The database is busy right now; retry shortly.") from exc
             raise
 
 
@@ -232,10 +234,15 @@ def decode_cursor(cursor: str | None, scope: str) -> dict | None:
 
 
 def paginate(fetch: Callable[..., Iterable[M]], *, limit: int, cursor: str | None, scope: str, **kwargs: Any) -> Page:
-    """Run one page of a PynamoDB query or scan: `fetch(**kwargs, limit=, last_evaluated_key=)`."""
-    iterator = fetch(limit=limit, last_evaluated_key=decode_cursor(cursor, scope), **kwargs)
-    items = list(iterator)
-    return Page(items=items, next=encode_cursor(iterator.last_evaluated_key, scope))
+    """Exactly one Query or Scan call: `fetch(**kwargs, page_size=limit, last_evaluated_key=...)`.
+    With a filter the page may hold fewer than `limit` items (even none) and still have a `next`."""
+    iterator = fetch(page_size=limit, last_evaluated_key=decode_cursor(cursor, scope), **kwargs)
+    page = next(iterator.page_iter, None)
+    raw_items = page.get("Items", []) if page else []
+    # PynamoDB's ResultIterator would fetch more pages to fill `limit` after filtering; read one page
+    # and turn its raw items into models the way the iterator does (its map function).
+    items = [iterator._map_fn(item) for item in raw_items] if iterator._map_fn else raw_items
+    return Page(items=items, next=encode_cursor(iterator.page_iter.last_evaluated_key, scope))
 
 
 def batch_get(keys: list[tuple[type[Model], Any]]) -> list[Model | None]:
@@ -259,6 +266,8 @@ def batch_get(keys: list[tuple[type[Model], Any]]) -> list[Model | None]:
         if not request:
             break
         time.sleep(0.05 * 2**attempt)
+    if request:
+        raise ServiceUnavailable("The database is busy right now; retry shortly.")
     results: list[Model | None] = []
     for model_cls, hash_key in keys:
         attribute = model_cls._hash_key_attribute()

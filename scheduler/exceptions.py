@@ -60,6 +60,9 @@ class ServiceUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
+THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+
+
 def _is_unreachable(exc: BaseException | None) -> bool:
     """True when the root cause is an endpoint that did not answer, not a bad request."""
     seen = 0
@@ -73,11 +76,16 @@ def _is_unreachable(exc: BaseException | None) -> bool:
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response(exc.payload(), status=exc.status_code)
+        response = Response(exc.payload(), status=exc.status_code)
+        if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            response["Retry-After"] = "5"
+        return response
     if isinstance(exc, DoesNotExist):
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "The request body is too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, PynamoDBException) and getattr(exc, "cause_response_code", None) in THROTTLED:
+        return exception_handler(ServiceUnavailable("The database is busy right now; retry shortly."), context)
     if isinstance(exc, (PynamoDBException, BotoCoreError)) and _is_unreachable(exc):
         logger.warning("DynamoDB unreachable: %s", type(exc).__name__)
         response = Response(

@@ -8,8 +8,9 @@ from scheduler.db import register, table_meta
 
 @register
 class Lock(Model):
-    """One item per thing that may be taken once: a doctor's or patient's grid slot
-    (`doctor#<id>#<start>`), or a unique value such as a country code (`country-code#CL`).
+    """One item per thing that may be taken once: 5 minutes of a doctor's or patient's time
+    (`doctor#<id>#<bucket start>`), a unique value such as a country code (`country-code#CL`), or an
+    event a consumer has handled (`event#<eventId>`).
     Writes put it with `attribute_not_exists` in the same transaction as the record that owns it."""
 
     class Meta(table_meta("slots")):

@@ -1,6 +1,7 @@
 """Serializer pieces every resource shares: strict input, ids, record metadata, list parameters."""
 
 from django.core.validators import RegexValidator
+from email_validator import EmailNotValidError, validate_email
 from rest_framework import serializers
 
 from scheduler.db import DEFAULT_LIMIT, MAX_LIMIT
@@ -16,6 +17,21 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class EmailAddressField(TextField):
+    """An e-mail address, checked for syntax (not deliverability) and lower-cased."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return validate_email(value, check_deliverability=False).normalized.lower()
+        except EmailNotValidError as exc:
+            raise serializers.ValidationError(f"'{value}' is not a valid e-mail address: {exc}") from None
 
 
 class IdField(TextField):

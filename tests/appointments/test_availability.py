@@ -59,6 +59,8 @@ def test_past_and_notice_are_left_out(clinic):
         ("from=2026-12-10&to=2026-12-01", "to"),
         ("from=2026-12-01&to=2027-01-15", "to"),
         ("from=12/01/2026&to=2026-12-07", "from"),
+        ("from=9999-12-31&to=9999-12-31", "from"),
+        ("from=0001-01-01&to=0001-01-02", "from"),
     ],
 )
 def test_bad_ranges_are_400(clinic, query, field):
@@ -69,3 +71,8 @@ def test_bad_ranges_are_400(clinic, query, field):
 
 def test_unknown_doctor_is_404(clinic):
     assert clinic.get("/doctors/nobody/availability?from=2026-12-01&to=2026-12-07").status_code == 404
+
+
+def test_a_range_outside_the_bookable_window_is_empty(clinic):
+    assert slots(clinic, "doctor001", "2020-01-01", "2020-01-07") == []
+    assert slots(clinic, "doctor001", "2199-01-01", "2199-01-07") == []

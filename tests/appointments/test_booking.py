@@ -67,7 +67,7 @@ def test_original_readme_example_is_rejected_clearly(clinic):
         ({"at": ("friday", "10:00")}, "appointmentDate", "does not work on Fridays"),
         ({"at": ("sunday", "10:00")}, "appointmentDate", "does not work on Sundays"),
         ({"durationMinutes": 45}, "durationMinutes", "not a multiple of the doctor's 30-minute slots"),
-        ({"durationMinutes": 150}, "durationMinutes", "less than or equal to 120"),
+        ({"durationMinutes": 270}, "durationMinutes", "less than or equal to 240"),
         ({"patientId": "nobody"}, "patientId", "'nobody' does not exist"),
         ({"doctorId": "nobody"}, "doctorId", "'nobody' does not exist"),
         ({"countryId": "001"}, "countryId", "not '001'"),
@@ -169,6 +169,10 @@ def test_same_id_and_body_is_idempotent_other_body_conflicts(clinic):
     again = book(clinic, at=at, appointmentId="a-1")
     assert again.status_code == 200
     assert again.json() == first.json()
+    explicit = book(clinic, at=at, appointmentId="a-1", durationMinutes=30, countryId="002")
+    assert explicit.status_code == 200  # the defaults spelled out: the same booking
+    longer = book(clinic, at=at, appointmentId="a-1", durationMinutes=60)
+    assert longer.status_code == 409
     other = book(clinic, at=at + timedelta(minutes=30), appointmentId="a-1")
     assert other.status_code == 409
     assert "already exists with other details" in other.json()["appointmentId"][0]

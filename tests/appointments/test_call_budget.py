@@ -58,5 +58,9 @@ def test_call_budget(clinic, dynamodb_calls):
     assert measure(dynamodb_calls, lambda: clinic.delete("/appointments/a-1")) == ["GetItem", "TransactWriteItems"]
     for path in ("/doctors?countryId=002", "/patients?countryId=002", "/countries", "/doctors/doctor001"):
         assert "Scan" not in measure(dynamodb_calls, lambda path=path: clinic.get(path))
+    # A filter never makes a page read more than once, even when it leaves the page short.
+    filtered = "/appointments?doctorId=doctor001&state=completed&limit=1"
+    assert measure(dynamodb_calls, lambda: clinic.get(filtered)) == ["Query"]
     # The admin listing is the one place a Scan is allowed.
     assert measure(dynamodb_calls, lambda: clinic.get("/appointments")) == ["Scan"]
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments?state=completed&limit=1")) == ["Scan"]

@@ -11,6 +11,18 @@ CHANGES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def frozen_now(monkeypatch):
+    """Today is 2026-12-01 for these tests, so that the 2027 changes stay in the future."""
+    from datetime import UTC, datetime
+
+    from appointments import selectors, services
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(services, "utcnow", lambda: now)
+    monkeypatch.setattr(selectors, "utcnow", lambda: now)
+
+
 @pytest.fixture
 def doctor_in(api):
     def make(zone: str, code: str) -> str:
@@ -51,3 +63,23 @@ def test_nine_oclock_stays_nine_oclock(api, doctor_in, zone, code, before, after
         )
         assert refused.status_code == 400
         assert "08:00 on Monday" in refused.json()["appointmentDate"][0]
+
+
+def test_what_availability_offers_on_a_change_day_can_be_booked(api, doctor_in):
+    """Saturday 4 September 2027 in Santiago: midnight is skipped (clocks jump to 01:00)."""
+    doctor = doctor_in("America/Santiago", "CL")
+    assert (
+        api.patch(f"/doctors/{doctor}", {"availableTimes": ["Saturday 22:00-24:00"]}, format="json").status_code == 200
+    )
+    free = api.get(f"/doctors/{doctor}/availability?from=2027-09-04&to=2027-09-04").json()["slots"]
+    assert [slot["start"] for slot in free] == [
+        "2027-09-05T02:00:00Z",
+        "2027-09-05T02:30:00Z",
+        "2027-09-05T03:00:00Z",
+        "2027-09-05T03:30:00Z",
+    ]
+    for slot in free:
+        body = {"patientId": "p", "doctorId": doctor, "appointmentDate": slot["start"]}
+        response = api.post("/appointments", body, format="json")
+        assert response.status_code == 201, response.content
+        assert api.delete(f"/appointments/{response.json()['appointmentId']}").status_code == 204

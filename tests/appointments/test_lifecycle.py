@@ -133,3 +133,37 @@ def test_patch_rules(clinic, booked):
     assert clinic.put("/appointments/a-1", {}, format="json").status_code == 405
     assert clinic.get("/appointments/nope").status_code == 404
     assert clinic.delete("/appointments/nope").status_code == 404
+
+
+def test_patch_echoing_the_record_changes_only_what_differs(clinic, booked, events):
+    record = clinic.get("/appointments/a-1").json()
+    same = clinic.patch("/appointments/a-1", record, format="json")
+    assert same.status_code == 200 and same.json()["version"] == 1
+    response = clinic.patch("/appointments/a-1", {**record, "reason": "follow-up"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["reason"] == "follow-up" and response.json()["version"] == 2
+    assert events == []  # no state change, no event
+    other_id = clinic.patch("/appointments/a-1", {"appointmentId": "a-2"}, format="json")
+    assert other_id.status_code == 400 and "appointmentId" in other_id.json()
+
+
+def test_cancel_right_after_the_worker_scheduled_it(clinic, booked, monkeypatch):
+    """A stale read (pending) loses to the worker's change (scheduled): the cancel is judged again."""
+    from appointments import selectors, services
+
+    stale = selectors.appointment_get(appointment_id="a-1")
+    assert services.appointment_process(appointment_id="a-1") == "scheduled"
+    cancelled = services.appointment_transition(appointment_id="a-1", state="cancelled", appointment=stale)
+    assert cancelled.state == "cancelled"
+    assert clinic.get("/appointments/a-1").json()["state"] == "cancelled"
+
+
+def test_a_long_appointment_cannot_be_moved_far_in_one_step(clinic):
+    long_slots = {"slotMinutes": 240, "availableTimes": ["Monday 08:00-16:00"]}
+    assert clinic.patch("/doctors/doctor001", long_slots, format="json").status_code == 200
+    at = next_local(MONDAY, "08:00")
+    assert book(clinic, at=at, appointmentId="long").status_code == 201
+    far = clinic.patch("/appointments/long", {"appointmentDate": z(at + timedelta(hours=4))}, format="json")
+    assert far.status_code == 409
+    assert "cancel it and book the new time" in far.json()["appointmentDate"][0]
+    assert clinic.get("/appointments/long").json()["appointmentDate"] == z(at)

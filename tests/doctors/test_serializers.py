@@ -135,7 +135,7 @@ def test_time_zone_must_be_a_string():
     assert serializer.errors == {"timeZone": ["Not a valid string."]}
 
 
-@pytest.mark.parametrize("field", ["availabletimes", "available_times", "slot_minutes", "email"])
+@pytest.mark.parametrize("field", ["availabletimes", "available_times", "slot_minutes", "phone"])
 def test_unknown_fields_are_refused(field):
     valid, serializer = validate(**{field: "x"})
     assert not valid

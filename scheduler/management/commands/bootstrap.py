@@ -36,8 +36,9 @@ class Command(BaseCommand):
         aws.ensure_tables(report, wait=wait)
         from countries.selectors import country_codes  # tables exist from here on
 
-        urls = {suffix: aws.ensure_queue(suffix, report) for suffix in aws.base_queue_suffixes(country_codes())}
-        aws.ensure_topic_and_subscription(aws.notifications_queue_url(urls), report)
+        for suffix in aws.base_queue_suffixes(country_codes()):
+            aws.ensure_queue(suffix, report)
+        aws.ensure_topic_and_subscription(aws.notifications_queue_url(), report)
         self.stdout.write(f"bootstrap done: {counts['created']} created, {counts['found']} already there")
 
     def _wait_for_services(self, timeout: float) -> None:

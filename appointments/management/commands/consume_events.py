@@ -1,0 +1,62 @@
+"""Long-poll the notifications queue (SNS raw delivery) and notify patients and doctors."""
+
+import json
+import logging
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+
+from appointments.notifications import notification_handle
+from scheduler import aws
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = (
+        "Consume domain events from the notifications queue and send e-mails and SMS. A message is "
+        "deleted only once handled; one that keeps failing ends in the queue's dead-letter queue."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Handle what one long poll returns, then stop.")
+        parser.add_argument("--wait", type=int, default=20, help="Long-poll seconds (0-20).")
+
+    def handle(self, *args, once: bool, wait: int, **options):
+        sqs = aws.client("sqs")
+        url = aws.notifications_queue_url()
+        self.stopping = False
+        signal.signal(signal.SIGTERM, self._stop)
+        self.stdout.write(f"consuming {url.rsplit('/', 1)[-1]}")
+        handled = 0
+        while not self.stopping:
+            try:
+                messages = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=max(0, min(wait, 20))
+                ).get("Messages", [])
+            except Exception:
+                if self.stopping:
+                    break
+                logger.warning("could not receive from the notifications queue; retrying", exc_info=True)
+                time.sleep(2)
+                continue
+            for message in messages:
+                if self._handle(message):
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    handled += 1
+            if once:
+                break
+        self.stdout.write(f"handled {handled} event(s)")
+
+    def _handle(self, message: dict) -> bool:
+        try:
+            event = json.loads(message["Body"])
+            notification_handle(event=event)
+            return True
+        except Exception:  # left on the queue: delivered again, then moved to the DLQ
+            logger.warning("event message %s failed", message.get("MessageId"), exc_info=True)
+            return False
+
+    def _stop(self, *args):
+        self.stopping = True

@@ -1,0 +1,211 @@
+"""Events, processing, reminders and notifications against moto server's real SQS and SNS (no
+worker here: the tasks' services are called directly; test_worker.py runs real workers)."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from appointments import outbox, services
+from appointments.models import Appointment, Event
+from appointments.notifications import notification_handle
+from scheduler import aws
+from tests.appointments.conftest import book, next_local
+
+MONDAY = 0
+
+
+def drain(suffix: str) -> list[dict]:
+    """Every message waiting on a queue of this run, removed from it."""
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name(suffix))["QueueUrl"]
+    found = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        found += messages
+
+
+def task_names(messages: list[dict]) -> list[str]:
+    import base64
+
+    return [json.loads(base64.b64decode(m["Body"]))["headers"]["task"] for m in messages]
+
+
+@pytest.fixture
+def quiet_queues(clinic):
+    for suffix in ("default", "notifications", "appointments-cl"):
+        drain(suffix)
+    return clinic
+
+
+@pytest.fixture
+def email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    return mail.outbox
+
+
+def events_of(appointment_id: str) -> list[dict]:
+    bodies = [json.loads(event.body) for event in Event.scan()]
+    return sorted(
+        (body for body in bodies if body["appointment"]["appointmentId"] == appointment_id),
+        key=lambda body: body["occurredAt"] + body["eventId"],
+    )
+
+
+def test_booking_writes_its_event_and_routes_the_task_to_the_country_queue(quiet_queues):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    assert event["eventType"] == "appointment.pending"
+    assert event["appointment"] == {
+        "appointmentId": "a-1",
+        "patientId": "0315",
+        "doctorId": "doctor001",
+        "countryId": "002",
+        "state": "pending",
+        "appointmentDate": event["appointment"]["appointmentDate"],
+        "durationMinutes": 30,
+    }
+    text = json.dumps(event)
+    assert "Jorge" not in text and "example.com" not in text  # no personal data in events
+    assert task_names(drain("appointments-cl")) == ["appointments.process"]
+    assert task_names(drain("default")) == ["appointments.publish_event"]
+
+
+def test_relay_publishes_once_with_attributes(quiet_queues):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    assert outbox.event_publish(event_id=event["eventId"]) is True
+    assert outbox.event_publish(event_id=event["eventId"]) is False  # already published
+    (message,) = drain("notifications")
+    assert json.loads(message["Body"]) == event  # raw delivery: the event itself
+    attributes = {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
+    assert attributes == {"eventType": "appointment.pending", "countryId": "002"}
+    assert outbox.events_publish_pending(now=Event.get(event["eventId"]).occurred_at + timedelta(minutes=5)) == 0
+
+
+def test_sweep_publishes_an_event_whose_first_publish_failed(quiet_queues, monkeypatch):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    sns = aws.client("sns")
+    real_publish = sns.publish
+    failures = []
+
+    def failing_once(**kwargs):
+        if not failures:
+            failures.append(kwargs)
+            raise ConnectionError("SNS unreachable")
+        return real_publish(**kwargs)
+
+    monkeypatch.setattr(sns, "publish", failing_once)
+    with pytest.raises(ConnectionError):
+        outbox.event_publish(event_id=event["eventId"])
+    assert drain("notifications") == []
+    later = Event.get(event["eventId"]).occurred_at + timedelta(minutes=1)
+    assert outbox.events_publish_pending(now=later) == 1
+    assert outbox.events_publish_pending(now=later) == 0
+    assert [json.loads(m["Body"])["eventId"] for m in drain("notifications")] == [event["eventId"]]
+
+
+def test_processing_schedules_once(quiet_queues):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    assert services.appointment_process(appointment_id="a-1") == "scheduled"
+    assert services.appointment_process(appointment_id="a-1") == "already scheduled"
+    assert quiet_queues.get("/appointments/a-1").json()["state"] == "scheduled"
+    assert [e["eventType"] for e in events_of("a-1")] == ["appointment.pending", "appointment.scheduled"]
+
+
+def test_stale_pending_appointments_are_enqueued_again(quiet_queues):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    drain("appointments-cl")
+    assert services.appointments_requeue_stale(older_than=timedelta(minutes=1)) == 0  # too fresh
+    assert services.appointments_requeue_stale(older_than=timedelta(seconds=-5)) == 1
+    assert task_names(drain("appointments-cl")) == ["appointments.process"]
+    services.appointment_process(appointment_id="a-1")
+    assert services.appointments_requeue_stale(older_than=timedelta(seconds=-5)) == 0
+
+
+def test_reminders_once_per_offset_none_when_cancelled(quiet_queues):
+    at = next_local(MONDAY, "10:00")
+    for appointment_id, clock in (("a-1", "10:00"), ("a-2", "11:00")):
+        assert book(quiet_queues, at=next_local(MONDAY, clock), appointmentId=appointment_id).status_code == 201
+        services.appointment_process(appointment_id=appointment_id)
+    assert Appointment.get("a-1").next_reminder_at == at - timedelta(minutes=1440)
+    assert quiet_queues.delete("/appointments/a-2").status_code == 204
+
+    def reminders(appointment_id):
+        return [e for e in events_of(appointment_id) if e["eventType"] == "appointment.reminder"]
+
+    assert services.reminders_send_due(now=at - timedelta(days=2)) == 0
+    assert services.reminders_send_due(now=at - timedelta(minutes=1439)) == 1
+    assert services.reminders_send_due(now=at - timedelta(minutes=1400)) == 0  # each offset once
+    assert services.reminders_send_due(now=at - timedelta(minutes=119)) == 1
+    assert services.reminders_send_due(now=at - timedelta(minutes=60)) == 0
+    assert len(reminders("a-1")) == 2
+    assert reminders("a-2") == []
+    assert Appointment.get("a-1").reminder_key is None
+
+
+def test_notifications_are_sent_once_in_the_doctors_zone(quiet_queues, email):
+    assert quiet_queues.patch("/doctors/doctor001", {"email": "lorea@example.com"}, format="json").status_code == 200
+    at = next_local(MONDAY, "10:00")
+    assert book(quiet_queues, at=at, appointmentId="a-1").status_code == 201
+    services.appointment_process(appointment_id="a-1")
+    scheduled = events_of("a-1")[-1]
+    assert notification_handle(event=scheduled) == 2
+    assert notification_handle(event=scheduled) == 0  # the same event again
+    assert sorted(message.to[0] for message in email) == ["0315@example.com", "lorea@example.com"]
+    assert all(f"{at:%A %d %B %Y at 10:00} (America/Santiago)" in message.body for message in email)
+
+
+def test_consume_events_deletes_handled_messages_and_dedups_sns_redelivery(quiet_queues, email):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    outbox.event_publish(event_id=event["eventId"])
+    aws.client("sns").publish(TopicArn=aws.topic_arn(), Message=json.dumps(event))  # SNS delivers twice
+    call_command("consume_events", once=True, wait=1, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("consume_events", once=True, wait=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert [message.to for message in email] == [["0315@example.com"]]
+    assert drain("notifications") == []
+
+
+def test_a_failing_notification_stays_on_the_queue(quiet_queues, email, monkeypatch):
+    from appointments import notifications
+
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    outbox.event_publish(event_id=event["eventId"])
+    monkeypatch.setattr(notifications, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("SMTP down")))
+    call_command("consume_events", once=True, wait=1, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    monkeypatch.undo()
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name("notifications"))["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+    assert notification_handle(event=event) == 1  # the claim was withdrawn: a redelivery is sent
+
+
+def test_delay_guard_refuses_long_countdowns():
+    from appointments.tasks import process_appointment
+
+    with pytest.raises(ValueError, match="visibility timeout"):
+        process_appointment.apply_async(kwargs={"appointment_id": "x", "country_code": "CL"}, countdown=3600)
+
+
+def test_redrive_moves_dead_letters_back(quiet_queues):
+    sqs = aws.client("sqs")
+    name = aws.queue_name("appointments-cl")
+    dlq = sqs.get_queue_url(QueueName=aws.dead_letter_name(name))["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="dead letter")
+    out = __import__("io").StringIO()
+    call_command("redrive", queue=["appointments-cl"], stdout=out)
+    assert "1 message(s) moved back" in out.getvalue()
+    assert [m["Body"] for m in drain("appointments-cl")] == ["dead letter"]
