@@ -13,7 +13,7 @@ import yaml
 BASE_DIR = Path(__file__).resolve().parent.parent
 SETTINGS_SOURCE = (BASE_DIR / "scheduler" / "settings.py").read_text()
 
-APP_SERVICES = ("bootstrap", "web", "worker")
+APP_SERVICES = ("bootstrap", "web", "worker", "beat", "consumer")
 # boto3 reads these itself; settings.py reads them too, but they would be valid names either way.
 BOTO3_NAMES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 ENDPOINT_NAMES = ("DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB")
@@ -89,7 +89,7 @@ def listening_port(name: str, service: dict) -> int:
 
 
 def test_services_exist(services):
-    assert {"dynamodb", "moto", "bootstrap", "web", "worker"} <= set(services)
+    assert {"dynamodb", "moto", "bootstrap", "web", "worker", "beat", "consumer"} <= set(services)
 
 
 def test_dynamodb_keeps_its_data_in_a_named_volume(compose, services):
@@ -156,7 +156,7 @@ def test_bootstrap_runs_once_and_waits_for_the_services(services):
     assert {"dynamodb", "moto"} <= set(bootstrap["depends_on"])
 
 
-@pytest.mark.parametrize("service", ["web", "worker"])
+@pytest.mark.parametrize("service", ["web", "worker", "beat", "consumer"])
 def test_starts_after_bootstrap_succeeded(services, service):
     depends_on = services[service]["depends_on"]
     assert isinstance(depends_on, dict), "the long form is needed to give a condition"

@@ -1,0 +1,146 @@
+"""Real Celery workers on moto server's SQS: processing end to end, country isolation, a crash."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from appointments.models import Event
+from appointments.tasks import process_appointment
+from scheduler import aws
+from tests.appointments.conftest import book, next_local
+from tests.stack import BASE_DIR, LOG_DIR
+
+MONDAY = 0
+
+
+class Worker:
+    def __init__(self, name: str, queues: list[str], *, app: str = "scheduler", env: dict | None = None):
+        self.log = LOG_DIR / f"worker-{name}.log"
+        self.log.write_bytes(b"")
+        command = [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "solo", "--loglevel", "INFO"]
+        command += ["--queues", ",".join(queues), "--without-heartbeat", "--without-gossip", "--without-mingle"]
+        environment = {**os.environ, "SQS_WAIT_TIME_SECONDS": "1", "SQS_POLLING_INTERVAL": "0.2", **(env or {})}
+        self.process = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env=environment,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while b" ready." not in self.log.read_bytes():
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "worker did not start:\n" + self.log.read_text()[-3000:]
+            time.sleep(0.2)
+
+    def kill(self, sig=signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def workers():
+    started: list[Worker] = []
+
+    def start(*args, **kwargs) -> Worker:
+        started.append(Worker(*args, **kwargs))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        worker.kill(signal.SIGKILL)
+
+
+def wait_for_state(api, appointment_id: str, state: str, timeout: float) -> float:
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if api.get(f"/appointments/{appointment_id}").json()["state"] == state:
+            return time.monotonic() - began
+        time.sleep(0.2)
+    raise AssertionError(f"{appointment_id} not {state} after {timeout}s")
+
+
+def events_of(appointment_id: str, event_type: str) -> list[dict]:
+    bodies = [json.loads(event.body) for event in Event.scan()]
+    return [b for b in bodies if b["appointment"]["appointmentId"] == appointment_id and b["eventType"] == event_type]
+
+
+def test_booking_is_scheduled_by_the_country_worker_and_notified_once(clinic, workers, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    assert clinic.patch("/doctors/doctor001", {"email": "lorea@example.com"}, format="json").status_code == 200
+    workers("cl", ["default", "appointments-cl"])
+    assert book(clinic, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    assert wait_for_state(clinic, "a-1", "scheduled", timeout=20) < 20
+    # The task delivered a second time changes nothing and sends nothing.
+    process_appointment.apply_async(kwargs={"appointment_id": "a-1", "country_code": "CL"})
+    time.sleep(3)
+    assert len(events_of("a-1", "appointment.scheduled")) == 1
+    assert clinic.get("/appointments/a-1").json()["version"] == 2
+    # The relay published both events; the consumer sends one e-mail per recipient and event.
+    deadline = time.monotonic() + 20
+    while any(Event.get(e.event_id).unpublished_key for e in Event.scan()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    call_command("consume_events", once=True, wait=2, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("consume_events", once=True, wait=1, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    confirmations = [m.to[0] for m in mail.outbox if "confirmed" in m.body]
+    assert sorted(confirmations) == ["0315@example.com", "lorea@example.com"]
+    assert sum("received your appointment request" in m.body for m in mail.outbox) == 1
+
+
+def test_a_surge_in_one_country_does_not_delay_another(clinic, workers):
+    assert (
+        clinic.post("/countries", {"countryId": "001", "name": "USA", "code": "US"}, format="json").status_code == 201
+    )
+    for index in range(500):
+        process_appointment.apply_async(kwargs={"appointment_id": f"us-{index}", "country_code": "US"})
+    sqs = aws.client("sqs")
+    us_url = sqs.get_queue_url(QueueName=aws.queue_name("appointments-us"))["QueueUrl"]
+    waiting = sqs.get_queue_attributes(QueueUrl=us_url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert int(waiting["Attributes"]["ApproximateNumberOfMessages"]) >= 500
+    workers("cl-only", ["appointments-cl"])
+    assert book(clinic, at=next_local(MONDAY, "10:00"), appointmentId="cl-1").status_code == 201
+    assert wait_for_state(clinic, "cl-1", "scheduled", timeout=15) < 15
+    sqs.purge_queue(QueueUrl=us_url)
+
+
+def test_a_worker_killed_mid_task_the_message_comes_back_and_is_processed_once(clinic, workers, tmp_path):
+    country = {"countryId": "858", "name": "URUGUAY", "code": "UY"}
+    assert clinic.post("/countries", country, format="json").status_code == 201
+    doctor = {
+        "doctorId": "dr-uy",
+        "name": "Dr. U",
+        "speciality": "GP",
+        "countryId": "858",
+        "availableTimes": ["Monday 10am-4pm"],
+    }
+    assert clinic.post("/doctors", doctor, format="json").status_code == 201
+    sqs = aws.client("sqs")
+    uy_url = sqs.get_queue_url(QueueName=aws.queue_name("appointments-uy"))["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=uy_url, Attributes={"VisibilityTimeout": "4"})
+    marker = tmp_path / "started"
+    env = {"SLOW_PROCESSOR_MARKER": str(marker)}
+    first = workers("uy-1", ["appointments-uy"], app="tests.appointments.slow_worker", env=env)
+    at = next_local(MONDAY, "10:00", zone=__import__("zoneinfo").ZoneInfo("America/Montevideo"))
+    assert book(clinic, at=at, doctor="dr-uy", appointmentId="uy-1").status_code == 201
+    deadline = time.monotonic() + 20
+    while not marker.exists():
+        assert time.monotonic() < deadline, first.log.read_text()[-3000:]
+        time.sleep(0.1)
+    first.kill(signal.SIGKILL)  # in the middle of the task
+    assert clinic.get("/appointments/uy-1").json()["state"] == "pending"
+    workers("uy-2", ["appointments-uy"], app="tests.appointments.slow_worker", env=env)
+    waited = wait_for_state(clinic, "uy-1", "scheduled", timeout=30)
+    assert waited >= 1  # it came back only after the visibility timeout
+    assert len(events_of("uy-1", "appointment.scheduled")) == 1
+    assert Path(marker).read_text() == "uy-1"
