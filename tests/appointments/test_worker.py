@@ -22,11 +22,14 @@ MONDAY = 0
 
 
 class Worker:
-    def __init__(self, name: str, queues: list[str], *, app: str = "scheduler", env: dict | None = None):
+    def __init__(
+        self, name: str, queues: list[str], *, app: str = "scheduler", env: dict | None = None, all_countries=False
+    ):
         self.log = LOG_DIR / f"worker-{name}.log"
         self.log.write_bytes(b"")
         command = [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "solo", "--loglevel", "INFO"]
         command += ["--queues", ",".join(queues), "--without-heartbeat", "--without-gossip", "--without-mingle"]
+        command += ["--all-countries"] if all_countries else []
         environment = {**os.environ, "SQS_WAIT_TIME_SECONDS": "1", "SQS_POLLING_INTERVAL": "0.2", **(env or {})}
         self.process = subprocess.Popen(
             command,
@@ -144,3 +147,20 @@ def test_a_worker_killed_mid_task_the_message_comes_back_and_is_processed_once(c
     assert waited >= 1  # it came back only after the visibility timeout
     assert len(events_of("uy-1", "appointment.scheduled")) == 1
     assert Path(marker).read_text() == "uy-1"
+
+
+def test_a_worker_picks_up_a_country_created_after_it_started(clinic, workers):
+    workers("all", ["default"], env={"WORKER_QUEUE_REFRESH_SECONDS": "1"}, all_countries=True)
+    country = {"countryId": "604", "name": "PERU", "code": "PE"}
+    assert clinic.post("/countries", country, format="json").status_code == 201
+    doctor = {
+        "doctorId": "dr-pe",
+        "name": "Dr. P",
+        "speciality": "GP",
+        "countryId": "604",
+        "availableTimes": ["Monday 10am-4pm"],
+    }
+    assert clinic.post("/doctors", doctor, format="json").status_code == 201
+    at = next_local(MONDAY, "10:00", zone=__import__("zoneinfo").ZoneInfo("America/Lima"))
+    assert book(clinic, at=at, doctor="dr-pe", appointmentId="pe-1").status_code == 201
+    assert wait_for_state(clinic, "pe-1", "scheduled", timeout=20) < 20
