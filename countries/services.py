@@ -7,7 +7,15 @@ from countries.selectors import country_get, country_policy_forget
 from doctors.selectors import doctor_exists_in_country
 from patients.selectors import patient_exists_in_country
 from scheduler import aws
-from scheduler.db import Transaction, apply_changes, check_if_match, new_id, run_transaction, version_conflict
+from scheduler.db import (
+    Transaction,
+    apply_changes,
+    check_if_match,
+    delete_record,
+    new_id,
+    run_transaction,
+    save_record,
+)
 from scheduler.exceptions import Conflict, InvalidInput
 from scheduler.models import Lock, unique_value_key
 
@@ -96,17 +104,15 @@ def country_update(*, country_id: str, changes: dict[str, Any], if_match: int | 
         changes["time_zone"] = reference.principal_zone(changes.get("code", old_code))
     apply_changes(country, changes, if_match=if_match)
 
-    def build(tx: Transaction) -> None:
-        tx.put(country, on_fail=lambda: version_conflict(if_match))
-        if country.code != old_code:
-            tx.delete(_code_lock(old_code, country_id))
-            tx.put(
-                _code_lock(country.code, country_id),
-                condition=Lock.slot_key.does_not_exist(),
-                on_fail=lambda: _code_taken(country.code),
-            )
+    def move_code_lock(tx: Transaction) -> None:
+        tx.delete(_code_lock(old_code, country_id))
+        tx.put(
+            _code_lock(country.code, country_id),
+            condition=Lock.slot_key.does_not_exist(),
+            on_fail=lambda: _code_taken(country.code),
+        )
 
-    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    save_record(country, if_match=if_match, also=move_code_lock if country.code != old_code else None)
     country_policy_forget(country_id=country_id)
     if country.code != old_code:
         _ensure_queue(country.code)
@@ -121,9 +127,5 @@ def country_delete(*, country_id: str, if_match: int | None) -> None:
     if patient_exists_in_country(country_id=country_id):
         raise Conflict(f"Country '{country_id}' still has patients; delete or move them first.")
 
-    def build(tx: Transaction) -> None:
-        tx.delete(country, on_fail=lambda: version_conflict(if_match))
-        tx.delete(_code_lock(country.code, country_id))
-
-    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    delete_record(country, if_match=if_match, also=lambda tx: tx.delete(_code_lock(country.code, country_id)))
     country_policy_forget(country_id=country_id)

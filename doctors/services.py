@@ -7,7 +7,15 @@ from countries.services import country_must_exist
 from doctors.models import AvailableTime, BlockedPeriod, Doctor
 from doctors.schedule import WeeklyWindow
 from doctors.selectors import doctor_get
-from scheduler.db import Transaction, apply_changes, check_if_match, new_id, run_transaction, version_conflict
+from scheduler.db import (
+    Transaction,
+    apply_changes,
+    check_if_match,
+    delete_record,
+    new_id,
+    run_transaction,
+    save_record,
+)
 from scheduler.exceptions import Conflict
 
 
@@ -81,12 +89,11 @@ def doctor_update(*, doctor_id: str, changes: dict[str, Any], if_match: int | No
         country_get_referenced(country_id=changes["country_id"])
     apply_changes(doctor, _stored_fields(changes), if_match=if_match)
 
-    def build(tx: Transaction) -> None:
-        if country_changed:
-            country_must_exist(tx, doctor.country_id)
-        tx.put(doctor, on_fail=lambda: version_conflict(if_match))
-
-    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    save_record(
+        doctor,
+        if_match=if_match,
+        also=(lambda tx: country_must_exist(tx, doctor.country_id)) if country_changed else None,
+    )
     return doctor
 
 
@@ -96,7 +103,4 @@ def doctor_delete(*, doctor_id: str, if_match: int | None) -> None:
     if doctor_has_upcoming(doctor_id=doctor_id):
         raise Conflict(f"Doctor '{doctor_id}' has upcoming appointments; cancel or move them first.")
 
-    def build(tx: Transaction) -> None:
-        tx.delete(doctor, on_fail=lambda: version_conflict(if_match))
-
-    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    delete_record(doctor, if_match=if_match)

@@ -8,7 +8,15 @@ from countries.selectors import country_get_referenced
 from countries.services import country_must_exist
 from patients.models import Patient
 from patients.selectors import patient_get
-from scheduler.db import Transaction, apply_changes, check_if_match, new_id, run_transaction, version_conflict
+from scheduler.db import (
+    Transaction,
+    apply_changes,
+    check_if_match,
+    delete_record,
+    new_id,
+    run_transaction,
+    save_record,
+)
 from scheduler.exceptions import Conflict
 
 OPTIONAL_FIELDS = ("age", "birth_date", "address", "email", "phone_number")
@@ -55,12 +63,11 @@ def patient_update(*, patient_id: str, changes: dict[str, Any], if_match: int | 
         country_get_referenced(country_id=changes["country_id"])
     apply_changes(patient, _stored_fields(changes), if_match=if_match)
 
-    def build(tx: Transaction) -> None:
-        if country_changed:
-            country_must_exist(tx, patient.country_id)
-        tx.put(patient, on_fail=lambda: version_conflict(if_match))
-
-    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    save_record(
+        patient,
+        if_match=if_match,
+        also=(lambda tx: country_must_exist(tx, patient.country_id)) if country_changed else None,
+    )
     return patient
 
 
@@ -70,7 +77,4 @@ def patient_delete(*, patient_id: str, if_match: int | None) -> None:
     if patient_has_upcoming(patient_id=patient_id):
         raise Conflict(f"Patient '{patient_id}' has upcoming appointments; cancel them first.")
 
-    def build(tx: Transaction) -> None:
-        tx.delete(patient, on_fail=lambda: version_conflict(if_match))
-
-    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+    delete_record(patient, if_match=if_match)

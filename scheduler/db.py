@@ -201,6 +201,32 @@ def run_transaction(build: Callable[[Transaction], None], *, default_conflict: C
             raise
 
 
+def save_record(
+    record: RecordModel, *, if_match: int | None, also: Callable[[Transaction], None] | None = None
+) -> None:
+    """Write a changed record, conditional on the version it was read with, with `also`'s items."""
+
+    def build(tx: Transaction) -> None:
+        if also:
+            also(tx)
+        tx.put(record, on_fail=lambda: version_conflict(if_match))
+
+    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+
+
+def delete_record(
+    record: RecordModel, *, if_match: int | None, also: Callable[[Transaction], None] | None = None
+) -> None:
+    """Delete a record, conditional on the version it was read with, with `also`'s items."""
+
+    def build(tx: Transaction) -> None:
+        if also:
+            also(tx)
+        tx.delete(record, on_fail=lambda: version_conflict(if_match))
+
+    run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+
+
 # --- Cursor pagination ---------------------------------------------------------------------------
 
 MAX_LIMIT = 200
