@@ -31,7 +31,7 @@ from countries.selectors import country_policy
 from doctors.models import Doctor
 from patients.models import Patient
 from scheduler.db import Transaction, batch_get, check_if_match, new_id, run_transaction, utcnow, version_conflict
-from scheduler.exceptions import ApplicationError, Conflict, InvalidInput
+from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, NotFound
 from scheduler.models import Lock
 
 logger = logging.getLogger(__name__)
@@ -427,7 +427,10 @@ def appointment_process(*, appointment_id: str) -> str:
     """What the country's worker does with a new booking: run the country's processor, then move it
     `pending` → `scheduled`. A second delivery of the same task finds it no longer pending and changes
     nothing, so nothing is sent twice."""
-    appointment = appointment_get(appointment_id=appointment_id)
+    try:
+        appointment = appointment_get(appointment_id=appointment_id)
+    except NotFound:
+        return "not found"  # deleted since it was queued: nothing to do, and nothing to retry
     if appointment.state != PENDING:
         return f"already {appointment.state}"
     country = country_policy(country_id=appointment.country_id)

@@ -105,7 +105,10 @@ def ensure_queue(suffix: str, report: Report) -> str:
         "VisibilityTimeout": str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]),
     }
     url = _ensure_one_queue(name, attributes, report)
-    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+    if "RedrivePolicy" not in current:  # a queue made elsewhere without one: give it its DLQ
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": redrive})
+        report("created", f"redrive policy of {name}")
     return url
 
 

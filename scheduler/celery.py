@@ -2,15 +2,18 @@
 
 Each country's appointments go to that country's own queue, `<prefix>appointments-<code>` (one
 routing function), so a surge in one country never delays another. Queues and their dead-letter
-queues are created by `bootstrap` and when a country is created; kombu only looks them up.
+queues are created by `bootstrap`, when a country is created, or on first use here; kombu knows them
+as predefined queues and never creates one itself.
 """
 
 import logging
 import os
+import threading
 from datetime import UTC, datetime
 
 import click
 from celery import Celery, Task, bootsteps
+from celery.signals import celeryd_after_setup
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduler.settings")
 
@@ -42,14 +45,41 @@ def max_delay_seconds() -> float:
     return app.conf.broker_transport_options.get("visibility_timeout", 300) / 2
 
 
+_declare_lock = threading.Lock()
+
+
+def declare_queue(suffix: str) -> str:
+    """Make sure a queue and its dead-letter queue exist, and declare the queue to kombu as a
+    predefined queue (Celery copies the transport options shallowly, so every connection of this
+    process sees the shared dict). Called once per queue and process; returns the suffix."""
+    from scheduler import aws
+
+    predefined = app.conf.broker_transport_options["predefined_queues"]
+    name = aws.queue_name(suffix)
+    if name not in predefined:
+        with _declare_lock:
+            if name not in predefined:
+                predefined[name] = {"url": aws.ensure_queue(suffix, lambda *_: None)}
+    return suffix
+
+
 def route_task(name, args, kwargs, options, task=None, **kw):
-    """The one routing rule: a task that names a country goes to that country's queue."""
+    """The one routing rule: a task that names a country goes to that country's queue; any other
+    to its own or the default queue."""
+    from scheduler import aws
+
     code = (kwargs or {}).get("country_code")
     if code:
-        from scheduler import aws
-
-        return {"queue": aws.country_queue_suffix(code)}
+        return {"queue": declare_queue(aws.country_queue_suffix(code))}
+    declare_queue(options.get("queue") or app.conf.task_default_queue)
     return None
+
+
+@celeryd_after_setup.connect
+def declare_worker_queues(sender, instance, **kwargs):
+    """The queues a worker consumes (-Q) are predefined before it starts consuming them."""
+    for queue_name in instance.app.amqp.queues.consume_from:
+        declare_queue(queue_name)
 
 
 # --- Workers follow new countries ----------------------------------------------------------------
@@ -97,8 +127,7 @@ class CountryQueues(bootsteps.StartStopStep):
             return
         consumed = {queue.name for queue in consumer.task_consumer.queues}
         for suffix in sorted(wanted - consumed):
-            aws.ensure_queue(suffix, lambda *_: None)
-            consumer.add_task_queue(suffix)
+            consumer.add_task_queue(declare_queue(suffix))
             logger.info("now consuming %s", suffix)
 
 

@@ -131,6 +131,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("SQS_VISIBILITY_TIMEOUT", default=300),
     "polling_interval": env.float("SQS_POLLING_INTERVAL", default=1.0),
     "wait_time_seconds": env.int("SQS_WAIT_TIME_SECONDS", default=10),
+    # Filled at run time by scheduler.celery.declare_queue with each queue's URL (after making sure the
+    # queue and its dead-letter queue exist), so kombu never creates a queue without its DLQ.
+    "predefined_queues": {},
 }
 if SQS_ENDPOINT:
     # kombu's SQS transport takes the endpoint from the broker URL's host.

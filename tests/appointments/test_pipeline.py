@@ -209,3 +209,19 @@ def test_redrive_moves_dead_letters_back(quiet_queues):
     call_command("redrive", queue=["appointments-cl"], stdout=out)
     assert "1 message(s) moved back" in out.getvalue()
     assert [m["Body"] for m in drain("appointments-cl")] == ["dead letter"]
+
+
+def test_routing_declares_the_country_queue_with_its_dead_letter_queue(aws_stack):
+    from scheduler.celery import app, route_task
+
+    route = route_task("appointments.process", (), {"appointment_id": "x", "country_code": "AR"}, {})
+    assert route == {"queue": "appointments-ar"}
+    name = aws.queue_name("appointments-ar")
+    url = app.conf.broker_transport_options["predefined_queues"][name]["url"]
+    sqs = aws.client("sqs")
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+    )
+    assert policy["deadLetterTargetArn"].endswith(f"{name}-dlq")
+    assert route_task("appointments.publish_event", (), {"event_id": "e"}, {}) is None  # the default queue
+    assert aws.queue_name("default") in app.conf.broker_transport_options["predefined_queues"]
