@@ -225,3 +225,29 @@ def test_routing_declares_the_country_queue_with_its_dead_letter_queue(aws_stack
     assert policy["deadLetterTargetArn"].endswith(f"{name}-dlq")
     assert route_task("appointments.publish_event", (), {"event_id": "e"}, {}) is None  # the default queue
     assert aws.queue_name("default") in app.conf.broker_transport_options["predefined_queues"]
+
+
+def test_a_notification_that_keeps_failing_ends_in_the_dead_letter_queue(quiet_queues, email, monkeypatch):
+    import time
+
+    from appointments import notifications
+
+    sqs = aws.client("sqs")
+    name = aws.queue_name("notifications")
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=aws.dead_letter_name(name))["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+    try:
+        assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+        (event,) = events_of("a-1")
+        outbox.event_publish(event_id=event["eventId"])
+        monkeypatch.setattr(notifications, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("SMTP down")))
+        for _ in range(8):  # five receives, then SQS moves it aside
+            call_command("consume_events", once=True, wait=1, stdout=open("/dev/null", "w"))  # noqa: SIM115
+            time.sleep(1.1)
+        dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        assert [json.loads(m["Body"])["eventId"] for m in dead] == [event["eventId"]]
+        assert email == []
+    finally:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "300"})
+        drain("notifications")
