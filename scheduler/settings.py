@@ -164,7 +164,7 @@ CELERY_BEAT_SCHEDULE = {
     "send-due-reminders": {"task": "appointments.send_due_reminders", "schedule": 60.0},
 }
 # Seconds a worker waits between looks for countries created since it started.
-WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=30.0)
+WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=10.0)
 
 # --- Notifications -------------------------------------------------------------------------------
 # E-mail through Django's backend: console locally (or a file folder), SMTP/SES in production.
