@@ -67,6 +67,8 @@ class Appointment(RecordModel):
     lock_keys = ListAttribute(of=UnicodeAttribute, attr_name="lockKeys", default=list)
     pending_key = UnicodeAttribute(null=True, attr_name="pendingKey")
     next_reminder_at = UTCDateTimeAttribute(null=True, attr_name="nextReminderAt")
+    # How often the pending sweep enqueued it again (an enqueue lost after commit, or a stuck task).
+    requeues = NumberAttribute(default=0)
     reminder_key = UnicodeAttribute(null=True, attr_name="reminderKey")
 
     by_doctor = _by("byDoctor", "doctorId", "doctor_id")()

@@ -86,14 +86,25 @@ def _publish(event: Event) -> None:
     logger.info("published %s %s", event.event_type, event.event_id)
 
 
+# Events one sweep publishes at most; the next sweep goes on (keeps a run well inside its time limit).
+SWEEP_BATCH = 200
+
+
 def events_publish_pending(*, now: datetime | None = None) -> int:
-    """The sweep: publish every event still unpublished a little after it was written."""
+    """The sweep: publish the events still unpublished a little after they were written, oldest
+    first. SNS failing stops the run; the next sweep tries again."""
     cutoff = (now or utcnow()) - SWEEP_GRACE
     published = 0
-    for event in Event.by_unpublished.query(UNPUBLISHED, range_key_condition=Event.occurred_at <= cutoff):
+    pending = Event.by_unpublished.query(
+        UNPUBLISHED, range_key_condition=Event.occurred_at <= cutoff, limit=SWEEP_BATCH
+    )
+    for event in pending:
         try:
             _publish(event)
-            published += 1
-        except Exception:  # one event failing must not hold back the others; the next sweep retries
-            logger.warning("could not publish event %s", event.event_id, exc_info=True)
+        except Exception as exc:
+            logger.warning(
+                "could not publish event %s (%s); the next sweep retries", event.event_id, type(exc).__name__
+            )
+            break
+        published += 1
     return published

@@ -387,8 +387,19 @@ def appointment_reschedule(
 
 
 def appointment_update(*, appointment_id: str, changes: dict, if_match: int | None) -> Appointment:
-    """PATCH: a new time (reschedule), a state (transition), or the reason — one kind per request."""
-    appointment = appointment_get(appointment_id=appointment_id)
+    """PATCH: a new time (reschedule), a state (transition), or the reason — one kind per request.
+    Without If-Match, a change that loses a race to another (the worker scheduling the appointment
+    seconds after booking, say) is made again on the new version."""
+    for _ in range(3):
+        try:
+            return _update(appointment_get(appointment_id=appointment_id), dict(changes), if_match)
+        except Conflict as exc:
+            if if_match is not None or exc.field != "version":
+                raise
+    raise version_conflict(if_match)
+
+
+def _update(appointment: Appointment, changes: dict, if_match: int | None) -> Appointment:
     check_if_match(appointment, if_match)
     # Values equal to the stored ones (a client echoing the record back) change nothing.
     changes = {name: value for name, value in changes.items() if getattr(appointment, name) != value}
@@ -397,8 +408,13 @@ def appointment_update(*, appointment_id: str, changes: dict, if_match: int | No
     if not changes:
         return appointment
     for field, attribute in (("patientId", "patient_id"), ("doctorId", "doctor_id"), ("countryId", "country_id")):
-        if attribute in changes and changes[attribute] != getattr(appointment, attribute):
+        if attribute in changes:
             raise InvalidInput(field, "cannot be changed; cancel this appointment and book a new one.")
+    if changes.get("state") == SCHEDULED:
+        raise Conflict(
+            "An appointment becomes scheduled when its country's processing accepts it; it cannot be set.",
+            field="state",
+        )
     new_time = changes.get("appointment_date")
     if "state" in changes and (new_time or changes.get("duration_minutes")):
         raise InvalidInput("state", "Change the state and the time in separate requests.")
@@ -413,7 +429,10 @@ def appointment_update(*, appointment_id: str, changes: dict, if_match: int | No
         )
     if "state" in changes:
         return appointment_transition(
-            appointment_id=appointment_id, state=changes["state"], if_match=if_match, appointment=appointment
+            appointment_id=appointment.appointment_id,
+            state=changes["state"],
+            if_match=if_match,
+            appointment=appointment,
         )
     appointment.touch()
     _commit_change(appointment, appointment.state, if_match, event_type=None)  # not a state change: no event
@@ -443,25 +462,64 @@ def appointment_process(*, appointment_id: str) -> str:
     return SCHEDULED
 
 
-def appointment_enqueue(appointment: Appointment) -> None:
-    """Send the processing task to the appointment's country queue. A failure here is logged and left
-    to the sweep (`appointments_requeue_stale`), which finds pending appointments through byState."""
+def _send_task(task, appointment: Appointment, what: str, **kwargs) -> bool:
+    """Send a task to the appointment's country queue. A failure is logged (ids and error kind only)
+    and left to the sweeps, which find what was not done through the sparse indexes."""
+    try:
+        code = country_policy(country_id=appointment.country_id).code
+        task.apply_async(kwargs={**kwargs, "country_code": code})
+        return True
+    except Exception as exc:
+        logger.warning(
+            "could not queue %s for appointment %s (%s); a sweep will",
+            what,
+            appointment.appointment_id,
+            type(exc).__name__,
+        )
+        return False
+
+
+def appointment_enqueue(appointment: Appointment) -> bool:
     from appointments.tasks import process_appointment
 
-    code = country_policy(country_id=appointment.country_id).code
-    try:
-        process_appointment.apply_async(kwargs={"appointment_id": appointment.appointment_id, "country_code": code})
-    except Exception:
-        logger.warning("could not enqueue appointment %s; the sweep will", appointment.appointment_id, exc_info=True)
+    return _send_task(process_appointment, appointment, "processing", appointment_id=appointment.appointment_id)
+
+
+def event_relay(*, appointment: Appointment, event_id: str) -> bool:
+    from appointments.tasks import publish_event
+
+    return _send_task(publish_event, appointment, f"event {event_id}", event_id=event_id)
+
+
+# Times the sweep enqueues one appointment again before leaving it to a person (logged as an error).
+MAX_REQUEUES = 5
 
 
 def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Enqueue again the appointments left pending longer than `older_than` (one Query on byState)."""
-    cutoff = utcnow() - older_than
+    """Enqueue again the appointments left pending longer than `older_than` (one Query on byState).
+    Each requeue is recorded on the appointment, which also moves it to the back of the index, so
+    an appointment is enqueued again at most once a minute and at most MAX_REQUEUES times."""
+    now = utcnow()
     count = 0
-    for appointment in Appointment.by_state.query(PENDING, range_key_condition=Appointment.updated_at <= cutoff):
-        appointment_enqueue(appointment)
-        count += 1
+    for appointment in Appointment.by_state.query(
+        PENDING, range_key_condition=Appointment.updated_at <= now - older_than
+    ):
+        try:
+            if appointment.requeues >= MAX_REQUEUES or appointment.appointment_date < now:
+                if appointment.requeues == MAX_REQUEUES:
+                    logger.error(
+                        "appointment %s is still pending after %d requeues", appointment.appointment_id, MAX_REQUEUES
+                    )
+                    appointment.requeues += 1
+                    appointment.touch()
+                    _commit_change(appointment, PENDING, None, event_type=None)
+                continue
+            appointment.requeues += 1
+            appointment.touch()
+            _commit_change(appointment, PENDING, None, event_type=None)
+            count += appointment_enqueue(appointment)
+        except Exception as exc:  # one appointment must not stop the sweep
+            logger.warning("requeue of appointment %s failed (%s)", appointment.appointment_id, type(exc).__name__)
     return count
 
 

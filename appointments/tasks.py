@@ -25,8 +25,9 @@ def process_appointment(appointment_id: str, country_code: str) -> str:
 
 
 @shared_task(name="appointments.publish_event", **RETRY)
-def publish_event(event_id: str) -> bool:
-    """The outbox relay: publish one committed event to SNS right after its commit."""
+def publish_event(event_id: str, country_code: str) -> bool:
+    """The outbox relay, on the event's country queue: publish one committed event to SNS right after
+    its commit (so that one country's surge does not hold back another's notifications)."""
     return outbox.event_publish(event_id=event_id)
 
 

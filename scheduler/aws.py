@@ -92,12 +92,17 @@ def ensure_tables(report: Report, *, wait: bool) -> None:
         report("created", f"table {name}")
 
 
-def ensure_queue(suffix: str, report: Report) -> str:
-    """Create the queue and its dead-letter queue when missing; return the queue's URL."""
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest: dead letters wait for a person
+
+
+def ensure_queue(suffix: str, report: Report, *, reconcile: bool = False) -> str:
+    """Create the queue and its dead-letter queue when missing; return the queue's URL. With
+    `reconcile` (bootstrap), an existing queue's visibility timeout and redrive policy are set to
+    the configured ones too; otherwise an existing queue is left as it is."""
     sqs = client("sqs")
     name = queue_name(suffix)
     dlq_name = dead_letter_name(name)
-    dlq_url = _ensure_one_queue(dlq_name, {}, report)
+    dlq_url = _ensure_one_queue(dlq_name, {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)}, report)
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.SQS_MAX_RECEIVE_COUNT)})
     attributes = {
@@ -105,6 +110,10 @@ def ensure_queue(suffix: str, report: Report) -> str:
         "VisibilityTimeout": str(settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]),
     }
     url = _ensure_one_queue(name, attributes, report)
+    if reconcile:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        sqs.set_queue_attributes(QueueUrl=dlq_url, Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})
+        return url
     current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
     if "RedrivePolicy" not in current:  # a queue made elsewhere without one: give it its DLQ
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": redrive})

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import click
 from celery import Celery, Task, bootsteps
-from celery.signals import celeryd_after_setup
+from celery.signals import beat_init, celeryd_after_setup
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduler.settings")
 
@@ -78,8 +78,15 @@ def route_task(name, args, kwargs, options, task=None, **kw):
 @celeryd_after_setup.connect
 def declare_worker_queues(sender, instance, **kwargs):
     """The queues a worker consumes (-Q) are predefined before it starts consuming them."""
+    declare_queue(app.conf.task_default_queue)
     for queue_name in instance.app.amqp.queues.consume_from:
         declare_queue(queue_name)
+
+
+@beat_init.connect
+def declare_beat_queues(sender, **kwargs):
+    """Beat's producer opens its channel before routing anything: predefine its queue first."""
+    declare_queue(app.conf.task_default_queue)
 
 
 # --- Workers follow new countries ----------------------------------------------------------------

@@ -136,15 +136,26 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "predefined_queues": {},
 }
 if SQS_ENDPOINT:
-    # kombu's SQS transport takes the endpoint from the broker URL's host.
-    from urllib.parse import urlsplit
+    # kombu's SQS transport takes the endpoint from the broker URL's host. Keys are quoted (a secret
+    # may hold "/"); with none (an IAM role), boto3's own credential chain is used.
+    from urllib.parse import quote, urlsplit
 
     _sqs = urlsplit(SQS_ENDPOINT)
-    CELERY_BROKER_URL = env.str(
-        "CELERY_BROKER_URL",
-        default=f"sqs://{AWS_ACCESS_KEY_ID or 'local'}:{AWS_SECRET_ACCESS_KEY or 'local'}@{_sqs.netloc}",
+    _keys = (
+        f"{quote(AWS_ACCESS_KEY_ID, safe='')}:{quote(AWS_SECRET_ACCESS_KEY, safe='')}"
+        if AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+        else ""
     )
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqs://{_keys}@{_sqs.netloc}")
     CELERY_BROKER_TRANSPORT_OPTIONS["is_secure"] = _sqs.scheme == "https"
+# kombu's SQS client: fail fast instead of botocore's 60 s timeouts (a request that books must not
+# hang on SQS; the sweeps enqueue again what could not be sent). Reads outlast the long poll.
+CELERY_BROKER_TRANSPORT_OPTIONS["client-config"] = {
+    "connect_timeout": AWS_CONNECT_TIMEOUT,
+    "read_timeout": CELERY_BROKER_TRANSPORT_OPTIONS["wait_time_seconds"] + AWS_READ_TIMEOUT,
+    "retries": {"max_attempts": 2, "mode": "standard"},
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
 # Tasks are idempotent, so a message is acknowledged only after its task has run; a failed or lost
 # task is not acknowledged and SQS delivers it again, up to SQS_MAX_RECEIVE_COUNT, then the DLQ.
 CELERY_TASK_ACKS_LATE = True
@@ -158,10 +169,19 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
+# A sweep not run before the next one is due is dropped, not piled up while workers are down.
 CELERY_BEAT_SCHEDULE = {
-    "publish-unpublished-events": {"task": "appointments.publish_pending_events", "schedule": 30.0},
-    "requeue-stale-pending": {"task": "appointments.requeue_stale_pending", "schedule": 60.0},
-    "send-due-reminders": {"task": "appointments.send_due_reminders", "schedule": 60.0},
+    "publish-unpublished-events": {
+        "task": "appointments.publish_pending_events",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    "requeue-stale-pending": {
+        "task": "appointments.requeue_stale_pending",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "send-due-reminders": {"task": "appointments.send_due_reminders", "schedule": 60.0, "options": {"expires": 55}},
 }
 # Seconds a worker waits between looks for countries created since it started.
 WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=10.0)
@@ -180,6 +200,7 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="appointments@localhost")
 # SMS through SNS to the E.164 number ("sns"), or only logged ("log", the local default).
 SMS_BACKEND = env.str("SMS_BACKEND", default="log" if IS_LOCAL else "sns")

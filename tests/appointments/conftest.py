@@ -3,6 +3,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scheduler import aws
+
 SANTIAGO = ZoneInfo("America/Santiago")
 
 
@@ -44,3 +46,19 @@ def clinic(api):
 def book(api, *, at: datetime, patient: str = "0315", doctor: str = "doctor001", **extra):
     body = {"patientId": patient, "doctorId": doctor, "appointmentDate": z(at), **extra}
     return api.post("/appointments", body, format="json")
+
+
+def drain(suffix: str) -> list[dict]:
+    """Every message waiting on a queue of this run, removed from it."""
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name(suffix))["QueueUrl"]
+    found = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        found += messages

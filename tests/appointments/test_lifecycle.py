@@ -86,14 +86,17 @@ def test_transitions(clinic, booked, events):
     bad = clinic.patch("/appointments/a-1", {"state": "completed"}, format="json")
     assert bad.status_code == 409
     assert "is pending and cannot become completed" in bad.json()["state"][0]
-    ok = clinic.patch("/appointments/a-1", {"state": "scheduled"}, format="json")
-    assert ok.status_code == 200 and ok.json()["state"] == "scheduled"
+    manual = clinic.patch("/appointments/a-1", {"state": "scheduled"}, format="json")
+    assert manual.status_code == 409 and "country's processing" in manual.json()["state"][0]
+    from appointments import services
+
+    assert services.appointment_process(appointment_id="a-1") == "scheduled"
     back = clinic.patch("/appointments/a-1", {"state": "pending"}, format="json")
     assert back.status_code == 409 and "is scheduled" in back.json()["state"][0]
     early = clinic.patch("/appointments/a-1", {"state": "no_show"}, format="json")
     assert early.status_code == 409 and "cannot be marked no_show before then" in early.json()["state"][0]
     assert clinic.delete("/appointments/a-1").status_code == 204
-    again = clinic.patch("/appointments/a-1", {"state": "scheduled"}, format="json")
+    again = clinic.patch("/appointments/a-1", {"state": "completed"}, format="json")
     assert again.status_code == 409 and "is cancelled" in again.json()["state"][0]
     moved = clinic.patch("/appointments/a-1", {"appointmentDate": z(booked + timedelta(hours=1))}, format="json")
     assert moved.status_code == 409
@@ -103,7 +106,7 @@ def test_transitions(clinic, booked, events):
 def test_completed_after_the_start(clinic, booked, monkeypatch):
     from appointments import services
 
-    assert clinic.patch("/appointments/a-1", {"state": "scheduled"}, format="json").status_code == 200
+    assert services.appointment_process(appointment_id="a-1") == "scheduled"
     monkeypatch.setattr(services, "utcnow", lambda: booked + timedelta(minutes=40))
     done = clinic.patch("/appointments/a-1", {"state": "completed"}, format="json")
     assert done.status_code == 200 and done.json()["state"] == "completed"

@@ -12,25 +12,9 @@ from appointments import outbox, services
 from appointments.models import Appointment, Event
 from appointments.notifications import notification_handle
 from scheduler import aws
-from tests.appointments.conftest import book, next_local
+from tests.appointments.conftest import book, drain, next_local
 
 MONDAY = 0
-
-
-def drain(suffix: str) -> list[dict]:
-    """Every message waiting on a queue of this run, removed from it."""
-    sqs = aws.client("sqs")
-    url = sqs.get_queue_url(QueueName=aws.queue_name(suffix))["QueueUrl"]
-    found = []
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        if not messages:
-            return found
-        for message in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        found += messages
 
 
 def task_names(messages: list[dict]) -> list[str]:
@@ -76,8 +60,9 @@ def test_booking_writes_its_event_and_routes_the_task_to_the_country_queue(quiet
     }
     text = json.dumps(event)
     assert "Jorge" not in text and "example.com" not in text  # no personal data in events
-    assert task_names(drain("appointments-cl")) == ["appointments.process"]
-    assert task_names(drain("default")) == ["appointments.publish_event"]
+    # The processing task and the relay both go to the country's queue.
+    assert sorted(task_names(drain("appointments-cl"))) == ["appointments.process", "appointments.publish_event"]
+    assert drain("default") == []
 
 
 def test_relay_publishes_once_with_attributes(quiet_queues):
@@ -129,6 +114,12 @@ def test_stale_pending_appointments_are_enqueued_again(quiet_queues):
     assert services.appointments_requeue_stale(older_than=timedelta(minutes=1)) == 0  # too fresh
     assert services.appointments_requeue_stale(older_than=timedelta(seconds=-5)) == 1
     assert task_names(drain("appointments-cl")) == ["appointments.process"]
+    assert Appointment.get("a-1").requeues == 1
+    # At most MAX_REQUEUES times, then it is left to a person.
+    for _ in range(10):
+        services.appointments_requeue_stale(older_than=timedelta(seconds=-5))
+    assert Appointment.get("a-1").requeues == services.MAX_REQUEUES + 1
+    assert task_names(drain("appointments-cl")) == ["appointments.process"] * (services.MAX_REQUEUES - 1)
     services.appointment_process(appointment_id="a-1")
     assert services.appointments_requeue_stale(older_than=timedelta(seconds=-5)) == 0
 
@@ -178,19 +169,27 @@ def test_consume_events_deletes_handled_messages_and_dedups_sns_redelivery(quiet
 
 
 def test_a_failing_notification_stays_on_the_queue(quiet_queues, email, monkeypatch):
+    import time
+
     from appointments import notifications
 
-    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
-    (event,) = events_of("a-1")
-    outbox.event_publish(event_id=event["eventId"])
-    monkeypatch.setattr(notifications, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("SMTP down")))
-    call_command("consume_events", once=True, wait=1, stdout=open("/dev/null", "w"))  # noqa: SIM115
-    monkeypatch.undo()
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=aws.queue_name("notifications"))["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
-    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
-    assert notification_handle(event=event) == 1  # the claim was withdrawn: a redelivery is sent
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "2"})
+    try:
+        assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+        (event,) = events_of("a-1")
+        outbox.event_publish(event_id=event["eventId"])
+        monkeypatch.setattr(notifications, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("SMTP down")))
+        call_command("consume_events", once=True, wait=1, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        monkeypatch.undo()
+        names = ["ApproximateNumberOfMessagesNotVisible"]
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"][names[0]] == "1"
+        time.sleep(2.1)
+        assert [json.loads(m["Body"])["eventId"] for m in drain("notifications")] == [event["eventId"]]
+    finally:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "300"})
+    assert notification_handle(event=event) == 1  # nothing was recorded as sent: a redelivery sends it
 
 
 def test_delay_guard_refuses_long_countdowns():
@@ -251,3 +250,35 @@ def test_a_notification_that_keeps_failing_ends_in_the_dead_letter_queue(quiet_q
     finally:
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "300"})
         drain("notifications")
+
+
+def test_a_redelivery_sends_only_what_did_not_go_out(quiet_queues, email, monkeypatch):
+    from appointments import notifications
+
+    assert quiet_queues.patch("/doctors/doctor001", {"email": "lorea@example.com"}, format="json").status_code == 200
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    real_send = notifications.send_mail
+
+    def doctor_mailbox_down(subject, text, sender, recipients):
+        if recipients == ["lorea@example.com"]:
+            raise OSError("mailbox server down")
+        return real_send(subject, text, sender, recipients)
+
+    monkeypatch.setattr(notifications, "send_mail", doctor_mailbox_down)
+    with pytest.raises(OSError):
+        notification_handle(event=event)
+    monkeypatch.undo()
+    assert notification_handle(event=event) == 1  # only the doctor's, this time
+    assert sorted(message.to[0] for message in email) == ["0315@example.com", "lorea@example.com"]
+
+
+def test_a_reminder_for_a_cancelled_appointment_is_not_sent(quiet_queues, email):
+    at = next_local(MONDAY, "10:00")
+    assert book(quiet_queues, at=at, appointmentId="a-1").status_code == 201
+    services.appointment_process(appointment_id="a-1")
+    assert services.reminders_send_due(now=at - timedelta(minutes=1439)) == 1
+    reminder = [e for e in events_of("a-1") if e["eventType"] == "appointment.reminder"][0]
+    assert quiet_queues.delete("/appointments/a-1").status_code == 204  # cancelled before delivery
+    assert notification_handle(event=reminder) == 0
+    assert email == []

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from appointments.models import Event
 from appointments.tasks import process_appointment
 from scheduler import aws
-from tests.appointments.conftest import book, next_local
+from tests.appointments.conftest import book, drain, next_local
 from tests.stack import BASE_DIR, LOG_DIR
 
 MONDAY = 0
@@ -78,22 +78,37 @@ def events_of(appointment_id: str, event_type: str) -> list[dict]:
     return [b for b in bodies if b["appointment"]["appointmentId"] == appointment_id and b["eventType"] == event_type]
 
 
+def queue_is_empty(suffix: str) -> bool:
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name(suffix))["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return all(counts[name] == "0" for name in names)
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not {what} after {timeout}s"
+        time.sleep(0.2)
+
+
 def test_booking_is_scheduled_by_the_country_worker_and_notified_once(clinic, workers, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
+    for suffix in ("notifications", "appointments-cl"):  # nothing left by other tests
+        drain(suffix)
     assert clinic.patch("/doctors/doctor001", {"email": "lorea@example.com"}, format="json").status_code == 200
     workers("cl", ["default", "appointments-cl"])
     assert book(clinic, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
     assert wait_for_state(clinic, "a-1", "scheduled", timeout=20) < 20
     # The task delivered a second time changes nothing and sends nothing.
     process_appointment.apply_async(kwargs={"appointment_id": "a-1", "country_code": "CL"})
-    time.sleep(3)
+    wait_until(lambda: queue_is_empty("appointments-cl"), 20, "consumed")
     assert len(events_of("a-1", "appointment.scheduled")) == 1
     assert clinic.get("/appointments/a-1").json()["version"] == 2
     # The relay published both events; the consumer sends one e-mail per recipient and event.
-    deadline = time.monotonic() + 20
-    while any(Event.get(e.event_id).unpublished_key for e in Event.scan()) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: not any(e.unpublished_key for e in Event.scan()), 20, "published")
     call_command("consume_events", once=True, wait=2, stdout=open(os.devnull, "w"))  # noqa: SIM115
     call_command("consume_events", once=True, wait=1, stdout=open(os.devnull, "w"))  # noqa: SIM115
     confirmations = [m.to[0] for m in mail.outbox if "confirmed" in m.body]
@@ -141,10 +156,12 @@ def test_a_worker_killed_mid_task_the_message_comes_back_and_is_processed_once(c
         assert time.monotonic() < deadline, first.log.read_text()[-3000:]
         time.sleep(0.1)
     first.kill(signal.SIGKILL)  # in the middle of the task
+    killed_at = time.monotonic()
     assert clinic.get("/appointments/uy-1").json()["state"] == "pending"
     workers("uy-2", ["appointments-uy"], app="tests.appointments.slow_worker", env=env)
-    waited = wait_for_state(clinic, "uy-1", "scheduled", timeout=30)
-    assert waited >= 1  # it came back only after the visibility timeout
+    wait_for_state(clinic, "uy-1", "scheduled", timeout=30)
+    # The message came back only once its 4 s visibility timeout, counted from the first receive, ran out.
+    assert time.monotonic() - killed_at >= 2
     assert len(events_of("uy-1", "appointment.scheduled")) == 1
     assert Path(marker).read_text() == "uy-1"
 

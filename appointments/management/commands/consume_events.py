@@ -43,7 +43,10 @@ class Command(BaseCommand):
                 continue
             for message in messages:
                 if self._handle(message):
-                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    try:
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    except Exception as exc:  # delivered again later; what was sent is not sent twice
+                        logger.warning("could not delete message %s (%s)", message.get("MessageId"), type(exc).__name__)
                     handled += 1
             if once:
                 break
@@ -54,8 +57,9 @@ class Command(BaseCommand):
             event = json.loads(message["Body"])
             notification_handle(event=event)
             return True
-        except Exception:  # left on the queue: delivered again, then moved to the DLQ
-            logger.warning("event message %s failed", message.get("MessageId"), exc_info=True)
+        except Exception as exc:  # left on the queue: delivered again, then moved to the DLQ
+            # The kind of error only: a mail or SMS error can quote an address or a number.
+            logger.warning("event message %s failed (%s)", message.get("MessageId"), type(exc).__name__)
             return False
 
     def _stop(self, *args):

@@ -37,7 +37,7 @@ class Command(BaseCommand):
         from countries.selectors import country_codes  # tables exist from here on
 
         for suffix in aws.base_queue_suffixes(country_codes()):
-            aws.ensure_queue(suffix, report)
+            aws.ensure_queue(suffix, report, reconcile=True)
         aws.ensure_topic_and_subscription(aws.notifications_queue_url(), report)
         self.stdout.write(f"bootstrap done: {counts['created']} created, {counts['found']} already there")
 

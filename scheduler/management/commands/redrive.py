@@ -28,13 +28,14 @@ class Command(BaseCommand):
                 dlq_url = sqs.get_queue_url(QueueName=aws.dead_letter_name(name))["QueueUrl"]
             except sqs.exceptions.QueueDoesNotExist:
                 raise CommandError(f"No queue {name} (or its dead-letter queue); run bootstrap.") from None
-            moved = 0
-            while True:
+            moved, empty_polls = 0, 0
+            while empty_polls < 2:  # one empty answer is not proof on SQS: ask again, long-polling
                 messages = sqs.receive_message(
-                    QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, MessageAttributeNames=["All"]
+                    QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=2, MessageAttributeNames=["All"]
                 ).get("Messages", [])
+                empty_polls = 0 if messages else empty_polls + 1
                 if not messages:
-                    break
+                    continue
                 for message in messages:
                     extra = (
                         {"MessageAttributes": message["MessageAttributes"]} if message.get("MessageAttributes") else {}
