@@ -444,22 +444,25 @@ def _update(appointment: Appointment, changes: dict, if_match: int | None) -> Ap
 
 def appointment_process(*, appointment_id: str) -> str:
     """What the country's worker does with a new booking: run the country's processor, then move it
-    `pending` → `scheduled`. A second delivery of the same task finds it no longer pending and changes
-    nothing, so nothing is sent twice."""
-    try:
-        appointment = appointment_get(appointment_id=appointment_id)
-    except NotFound:
-        return "not found"  # deleted since it was queued: nothing to do, and nothing to retry
-    if appointment.state != PENDING:
-        return f"already {appointment.state}"
-    country = country_policy(country_id=appointment.country_id)
-    processors.for_country(country.code)(appointment, country)
-    try:
-        appointment_transition(appointment_id=appointment_id, state=SCHEDULED, appointment=appointment)
-    except Conflict:
-        # Another delivery of this task won the race (or the patient cancelled meanwhile).
-        return f"already {appointment_get(appointment_id=appointment_id).state}"
-    return SCHEDULED
+    `pending` → `scheduled`, conditional on the version the processor saw (if the appointment changed
+    meanwhile, the processor runs again on the new version). A second delivery of the same task finds
+    it no longer pending and changes nothing, so nothing is sent twice."""
+    for _ in range(3):
+        try:
+            appointment = appointment_get(appointment_id=appointment_id)
+        except NotFound:
+            return "not found"  # deleted since it was queued: nothing to do, and nothing to retry
+        if appointment.state != PENDING:
+            return f"already {appointment.state}"
+        country = country_policy(country_id=appointment.country_id)
+        processors.for_country(country.code)(appointment, country)
+        try:
+            _transition(appointment, SCHEDULED, None)
+            return SCHEDULED
+        except Conflict as exc:
+            if exc.field != "version":
+                raise
+    raise Conflict("The appointment kept changing while it was processed; the task will retry.")
 
 
 def _send_task(task, appointment: Appointment, what: str, **kwargs) -> bool:

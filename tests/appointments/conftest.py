@@ -3,8 +3,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler import aws
-
 SANTIAGO = ZoneInfo("America/Santiago")
 
 
@@ -50,6 +48,8 @@ def book(api, *, at: datetime, patient: str = "0315", doctor: str = "doctor001",
 
 def drain(suffix: str) -> list[dict]:
     """Every message waiting on a queue of this run, removed from it."""
+    from scheduler import aws  # not at import: conftests load before the test settings are chosen
+
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=aws.queue_name(suffix))["QueueUrl"]
     found = []

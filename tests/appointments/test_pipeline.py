@@ -282,3 +282,22 @@ def test_a_reminder_for_a_cancelled_appointment_is_not_sent(quiet_queues, email)
     assert quiet_queues.delete("/appointments/a-1").status_code == 204  # cancelled before delivery
     assert notification_handle(event=reminder) == 0
     assert email == []
+
+
+def test_processing_runs_again_when_the_appointment_changed_meanwhile(quiet_queues, monkeypatch):
+    from appointments import processors
+
+    at = next_local(MONDAY, "10:00")
+    assert book(quiet_queues, at=at, appointmentId="a-1").status_code == 201
+    seen = []
+
+    def processor(appointment, country):
+        seen.append(appointment.appointment_date)
+        if len(seen) == 1:  # the patient moves it while the country's checks run
+            services.appointment_update(
+                appointment_id="a-1", changes={"appointment_date": at + timedelta(hours=1)}, if_match=None
+            )
+
+    monkeypatch.setitem(processors._registry, "CL", processor)
+    assert services.appointment_process(appointment_id="a-1") == "scheduled"
+    assert seen == [at, at + timedelta(hours=1)]  # checked again on the new time
