@@ -217,8 +217,15 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["scheduler.permissions.IsAllowed"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "scheduler.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["scheduler.throttling.ClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# Requests a client may make, as DRF writes rates ("1200/minute"); empty turns the limit off.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/minute")
+# How many proxies (load balancers) stand before the app: the client address is taken from
+# X-Forwarded-For accordingly. None trusts none of it (REMOTE_ADDR).
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=None)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Medical appointment scheduler",

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
-from rest_framework.decorators import api_view, permission_classes, renderer_classes
+from rest_framework.decorators import api_view, permission_classes, renderer_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -141,6 +141,7 @@ def server_error(request) -> JsonResponse:
 @extend_schema(responses=inline_serializer("Live", {"status": serializers.CharField()}))
 @api_view(["GET"])
 @permission_classes([AllowAny])
+@throttle_classes([])  # load balancers poll these
 @renderer_classes([JSONRenderer])
 def health_live(request: Request) -> Response:
     return Response({"status": "ok"})
@@ -154,6 +155,7 @@ def health_live(request: Request) -> Response:
 )
 @api_view(["GET"])
 @permission_classes([AllowAny])
+@throttle_classes([])
 @renderer_classes([JSONRenderer])
 def health_ready(request: Request) -> Response:
     components = aws.readiness()

@@ -51,6 +51,7 @@ class LocalStack:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
         os.environ.setdefault("AWS_REGION", "us-east-1")
+        os.environ.setdefault("API_RATE_LIMIT", "100000/minute")  # the suite is one fast client
         os.environ["DYNAMODB_TABLE_PREFIX"] = f"test-{run}-"
         os.environ["SQS_QUEUE_PREFIX"] = f"test-{run}-"
         os.environ.pop("SNS_TOPIC_ARN", None)

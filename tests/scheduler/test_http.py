@@ -65,3 +65,16 @@ def test_schema_and_docs_are_served_without_a_cdn(api):
     assert "swagger-ui" in html
     for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs"):
         assert cdn not in html
+
+
+def test_too_many_requests_is_429_with_retry_after(api, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.API_RATE_LIMIT = "3/minute"
+    codes = [api.get("/countries").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = api.get("/countries")
+    assert int(limited["Retry-After"]) > 0
+    assert "throttled" in limited.json()["detail"].lower()
+    cache.clear()
