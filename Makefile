@@ -9,7 +9,7 @@ API_PORT ?= 8000
 DYNAMODB_PORT ?= 4200
 MOTO_PORT ?= 4566
 
-.PHONY: install run test lint format clean-data
+.PHONY: install run test lint format clean-data bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
@@ -44,6 +44,10 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Costs of booking, listing and availability as ratios against a plain GetItem, measured together.
+bench: install
+	$(BIN)/python bench/booking.py
 
 lint: install
 	$(BIN)/ruff check .
