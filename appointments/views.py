@@ -9,10 +9,9 @@ from appointments.serializers import (
     AppointmentSerializer,
     AppointmentUpdateSerializer,
 )
-from scheduler.serializers import ID_PATTERN
 from scheduler.views import RecordViewSet
 
-_ID = ID_PATTERN.strip("^$")
+_ID = RecordViewSet.lookup_value_regex
 
 
 class AppointmentViewSet(RecordViewSet):

@@ -68,9 +68,3 @@ class ListParamsSerializer(StrictSerializer):
     ignored_keys = frozenset({"format"})  # the browsable API's ?format=json|api
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
     cursor = TextField(default=None, max_length=4096)
-
-
-class PageSerializer(serializers.Serializer):
-    """`{"results": [...], "next": "<cursor>" | null}` (used for the schema)."""
-
-    next = serializers.CharField(allow_null=True)
