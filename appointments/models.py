@@ -4,6 +4,7 @@ from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, Un
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from scheduler.crypto import EncryptedUnicodeAttribute
 from scheduler.db import RecordModel, register, table_meta
 
 PENDING, SCHEDULED, COMPLETED, NO_SHOW, CANCELLED = "pending", "scheduled", "completed", "no_show", "cancelled"
@@ -62,7 +63,7 @@ class Appointment(RecordModel):
     end_date = UTCDateTimeAttribute(attr_name="endDate")
     duration_minutes = NumberAttribute(attr_name="durationMinutes")
     state = UnicodeAttribute()
-    reason = UnicodeAttribute(null=True)
+    reason = EncryptedUnicodeAttribute(null=True)  # may say something about the patient's health
     # The lock items this appointment holds in the slots table (freed on cancel and reschedule).
     lock_keys = ListAttribute(of=UnicodeAttribute, attr_name="lockKeys", default=list)
     pending_key = UnicodeAttribute(null=True, attr_name="pendingKey")
@@ -76,6 +77,8 @@ class Appointment(RecordModel):
     by_country = _by("byCountry", "countryId", "country_id")()
     by_state = ByStateIndex()
     by_reminder = ByReminderIndex()
+
+    ENCRYPTED = ("reason",)
 
     def set_state(self, state: str) -> None:
         self.state = state

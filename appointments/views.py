@@ -3,6 +3,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from appointments import selectors, services
+from appointments.models import Appointment
 from appointments.serializers import (
     AppointmentCreateSerializer,
     AppointmentListParams,
@@ -17,6 +18,8 @@ _ID = RecordViewSet.lookup_value_regex
 class AppointmentViewSet(RecordViewSet):
     """Appointments: atomic booking, rescheduling, the lifecycle, and agendas by doctor, patient, country."""
 
+    access_kind = "appointment"
+    record_model = Appointment
     serializer_class = AppointmentSerializer
     input_serializer_classes = {"create": AppointmentCreateSerializer, "partial_update": AppointmentUpdateSerializer}
     list_params_class = AppointmentListParams
@@ -33,11 +36,11 @@ class AppointmentViewSet(RecordViewSet):
     def create_record(self, data):
         return services.appointment_create(**data)
 
-    def update_record(self, record_id, data, *, if_match, replace):
-        return services.appointment_update(appointment_id=record_id, changes=data, if_match=if_match)
+    def update_record(self, record_id, data, *, if_match, replace, current):
+        return services.appointment_update(appointment_id=record_id, changes=data, if_match=if_match, current=current)
 
-    def delete_record(self, record_id, *, if_match):
-        services.appointment_cancel(appointment_id=record_id, if_match=if_match)
+    def delete_record(self, record_id, *, if_match, current):
+        services.appointment_cancel(appointment_id=record_id, if_match=if_match, current=current)
 
     # The original service's routes: the same listing, with ids in the path.
     @action(detail=False, url_path=rf"country/(?P<country_id>{_ID})")

@@ -93,9 +93,11 @@ def _ensure_queue(code: str) -> None:
         logger.warning("could not create the queue for %s; run bootstrap", code, exc_info=True)
 
 
-def country_update(*, country_id: str, changes: dict[str, Any], if_match: int | None, replace: bool) -> Country:
+def country_update(
+    *, country_id: str, changes: dict[str, Any], if_match: int | None, replace: bool, current: Country | None = None
+) -> Country:
     """PATCH (`replace=False`) or PUT (`replace=True`, absent optional fields back to defaults)."""
-    country = country_get(country_id=country_id)
+    country = current or country_get(country_id=country_id)  # `current`: the record the view checked
     old_code = country.code
     if replace:
         changes.setdefault("time_zone", None)
@@ -119,8 +121,8 @@ def country_update(*, country_id: str, changes: dict[str, Any], if_match: int | 
     return country
 
 
-def country_delete(*, country_id: str, if_match: int | None) -> None:
-    country = country_get(country_id=country_id)
+def country_delete(*, country_id: str, if_match: int | None, current: Country | None = None) -> None:
+    country = current or country_get(country_id=country_id)  # `current`: the record the view checked
     check_if_match(country, if_match)
     if doctor_exists_in_country(country_id=country_id):
         raise Conflict(f"Country '{country_id}' still has doctors; delete or move them first.")

@@ -1,4 +1,5 @@
 from countries import selectors, services
+from countries.models import Country
 from countries.serializers import CountryListParams, CountrySerializer
 from scheduler.views import RecordViewSet
 
@@ -6,6 +7,8 @@ from scheduler.views import RecordViewSet
 class CountryViewSet(RecordViewSet):
     """Countries: ISO code, time zone and booking policy."""
 
+    access_kind = "country"
+    record_model = Country
     serializer_class = CountrySerializer
     list_params_class = CountryListParams
     lookup_field = "countryId"
@@ -20,8 +23,10 @@ class CountryViewSet(RecordViewSet):
     def create_record(self, data):
         return services.country_create(**data)
 
-    def update_record(self, record_id, data, *, if_match, replace):
-        return services.country_update(country_id=record_id, changes=data, if_match=if_match, replace=replace)
+    def update_record(self, record_id, data, *, if_match, replace, current):
+        return services.country_update(
+            country_id=record_id, changes=data, if_match=if_match, replace=replace, current=current
+        )
 
-    def delete_record(self, record_id, *, if_match):
-        services.country_delete(country_id=record_id, if_match=if_match)
+    def delete_record(self, record_id, *, if_match, current):
+        services.country_delete(country_id=record_id, if_match=if_match, current=current)

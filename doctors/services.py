@@ -75,9 +75,11 @@ def doctor_create(
     return doctor
 
 
-def doctor_update(*, doctor_id: str, changes: dict[str, Any], if_match: int | None, replace: bool) -> Doctor:
+def doctor_update(
+    *, doctor_id: str, changes: dict[str, Any], if_match: int | None, replace: bool, current: Doctor | None = None
+) -> Doctor:
     """PATCH (`replace=False`) or PUT (`replace=True`, absent optional fields back to defaults)."""
-    doctor = doctor_get(doctor_id=doctor_id)
+    doctor = current or doctor_get(doctor_id=doctor_id)  # `current`: the record the view checked
     if replace:
         changes.setdefault("time_zone", None)
         changes.setdefault("unavailable", [])
@@ -97,8 +99,8 @@ def doctor_update(*, doctor_id: str, changes: dict[str, Any], if_match: int | No
     return doctor
 
 
-def doctor_delete(*, doctor_id: str, if_match: int | None) -> None:
-    doctor = doctor_get(doctor_id=doctor_id)
+def doctor_delete(*, doctor_id: str, if_match: int | None, current: Doctor | None = None) -> None:
+    doctor = current or doctor_get(doctor_id=doctor_id)  # `current`: the record the view checked
     check_if_match(doctor, if_match)
     if doctor_has_upcoming(doctor_id=doctor_id):
         raise Conflict(f"Doctor '{doctor_id}' has upcoming appointments; cancel or move them first.")

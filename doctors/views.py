@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from appointments.selectors import doctor_availability
 from appointments.serializers import AvailabilityParams
 from doctors import selectors, services
+from doctors.models import Doctor
 from doctors.serializers import DoctorListParams, DoctorSerializer
 from scheduler.views import RecordViewSet
 
@@ -13,6 +14,8 @@ from scheduler.views import RecordViewSet
 class DoctorViewSet(RecordViewSet):
     """Doctors: speciality, country, weekly schedule, slot length and blocked periods."""
 
+    access_kind = "doctor"
+    record_model = Doctor
     serializer_class = DoctorSerializer
     list_params_class = DoctorListParams
     lookup_field = "doctorId"
@@ -27,11 +30,13 @@ class DoctorViewSet(RecordViewSet):
     def create_record(self, data):
         return services.doctor_create(**data)
 
-    def update_record(self, record_id, data, *, if_match, replace):
-        return services.doctor_update(doctor_id=record_id, changes=data, if_match=if_match, replace=replace)
+    def update_record(self, record_id, data, *, if_match, replace, current):
+        return services.doctor_update(
+            doctor_id=record_id, changes=data, if_match=if_match, replace=replace, current=current
+        )
 
-    def delete_record(self, record_id, *, if_match):
-        services.doctor_delete(doctor_id=record_id, if_match=if_match)
+    def delete_record(self, record_id, *, if_match, current):
+        services.doctor_delete(doctor_id=record_id, if_match=if_match, current=current)
 
     @extend_schema(
         parameters=[

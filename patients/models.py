@@ -1,6 +1,7 @@
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
+from scheduler.crypto import EncryptedUnicodeAttribute
 from scheduler.db import RecordModel, register, table_meta
 
 
@@ -27,15 +28,18 @@ class Patient(RecordModel):
         pass
 
     patient_id = UnicodeAttribute(hash_key=True, attr_name="patientId")
-    name = UnicodeAttribute()
+    # Personal data is encrypted before it leaves the process (scheduler/crypto.py).
+    name = EncryptedUnicodeAttribute()
     country_id = UnicodeAttribute(attr_name="countryId")
     age = NumberAttribute(null=True)
-    birth_date = UnicodeAttribute(null=True, attr_name="birthDate")
-    address = UnicodeAttribute(null=True)
-    email = UnicodeAttribute(null=True)
+    birth_date = EncryptedUnicodeAttribute(null=True, attr_name="birthDate")
+    address = EncryptedUnicodeAttribute(null=True)
+    email = EncryptedUnicodeAttribute(null=True)
     # Keyed hash of the e-mail: finds a patient by e-mail without indexing the address itself.
     email_index = UnicodeAttribute(null=True, attr_name="emailIndex")
-    phone_number = UnicodeAttribute(null=True, attr_name="phoneNumber")
+    phone_number = EncryptedUnicodeAttribute(null=True, attr_name="phoneNumber")
 
     by_country = ByCountryIndex()
     by_email = ByEmailIndex()
+
+    ENCRYPTED = ("name", "birth_date", "address", "email", "phone_number")

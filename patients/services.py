@@ -1,13 +1,12 @@
 from datetime import date
 from typing import Any
 
-from django.utils.crypto import salted_hmac
-
 from appointments.selectors import patient_has_upcoming
 from countries.selectors import country_get_referenced
 from countries.services import country_must_exist
 from patients.models import Patient
 from patients.selectors import patient_get
+from scheduler.crypto import blind_index
 from scheduler.db import (
     Transaction,
     apply_changes,
@@ -23,7 +22,7 @@ OPTIONAL_FIELDS = ("age", "birth_date", "address", "email", "phone_number")
 
 
 def email_blind_index(email: str | None) -> str | None:
-    return salted_hmac("patients.email", email, algorithm="sha256").hexdigest() if email else None
+    return blind_index("patients.email", email)
 
 
 def _stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -52,9 +51,11 @@ def patient_create(*, name: str, country_id: str, patient_id: str | None = None,
     return patient
 
 
-def patient_update(*, patient_id: str, changes: dict[str, Any], if_match: int | None, replace: bool) -> Patient:
+def patient_update(
+    *, patient_id: str, changes: dict[str, Any], if_match: int | None, replace: bool, current: Patient | None = None
+) -> Patient:
     """PATCH (`replace=False`) or PUT (`replace=True`, absent optional fields cleared)."""
-    patient = patient_get(patient_id=patient_id)
+    patient = current or patient_get(patient_id=patient_id)  # `current`: the record the view checked
     if replace:
         for name in OPTIONAL_FIELDS:
             changes.setdefault(name, None)
@@ -71,8 +72,8 @@ def patient_update(*, patient_id: str, changes: dict[str, Any], if_match: int | 
     return patient
 
 
-def patient_delete(*, patient_id: str, if_match: int | None) -> None:
-    patient = patient_get(patient_id=patient_id)
+def patient_delete(*, patient_id: str, if_match: int | None, current: Patient | None = None) -> None:
+    patient = current or patient_get(patient_id=patient_id)  # `current`: the record the view checked
     check_if_match(patient, if_match)
     if patient_has_upcoming(patient_id=patient_id):
         raise Conflict(f"Patient '{patient_id}' has upcoming appointments; cancel them first.")

@@ -149,6 +149,8 @@ class Transaction:
     _ops: dict[str, list[tuple[Callable[[TransactWrite], None], Callable[[], Exception] | None]]] = field(
         default_factory=lambda: {kind: [] for kind in _KIND_ORDER}
     )
+    # The records put or deleted, for the audit entry of the request that writes them.
+    records: list[Model] = field(default_factory=list)
 
     def check(
         self, model_cls: type[Model], hash_key: Any, *, condition: Condition, on_fail: Callable[[], Exception]
@@ -159,11 +161,26 @@ class Transaction:
         self, record: Model, *, condition: Condition | None = None, on_fail: Callable[[], Exception] | None = None
     ) -> None:
         self._ops["delete"].append((lambda tx: tx.delete(record, condition=condition), on_fail))
+        self.records.append(record)
 
     def put(
         self, record: Model, *, condition: Condition | None = None, on_fail: Callable[[], Exception] | None = None
     ) -> None:
         self._ops["put"].append((lambda tx: tx.save(record, condition=condition), on_fail))
+        self.records.append(record)
+
+    def update(
+        self,
+        record: Model,
+        actions: list,
+        *,
+        condition: Condition | None = None,
+        on_fail: Callable[[], Exception] | None = None,
+    ) -> None:
+        self._ops["update"].append((lambda tx: tx.update(record, actions, condition=condition), on_fail))
+
+    def size(self) -> int:
+        return sum(len(ops) for ops in self._ops.values())
 
     def _ordered(self) -> list[tuple[Callable[[TransactWrite], None], Callable[[], Exception] | None]]:
         return [op for kind in _KIND_ORDER for op in self._ops[kind]]
@@ -175,10 +192,17 @@ TRANSACTION_ATTEMPTS = 4
 
 def run_transaction(build: Callable[[Transaction], None], *, default_conflict: Callable[[], Exception]) -> None:
     """Build and commit one transaction. A cancelled condition raises the error registered for
-    that item (or `default_conflict()`); a TransactionConflict is retried with jittered backoff."""
+    that item (or `default_conflict()`); a TransactionConflict is retried with jittered backoff.
+    Within a request that announced a write (scheduler.audit.acting), its audit entry joins the
+    transaction, so the write and its record commit together or not at all."""
+    from scheduler import audit  # audit's model is built on this module
+
     for attempt in range(TRANSACTION_ATTEMPTS):
         plan = Transaction()
         build(plan)
+        audit_entry = audit.pending_write_entry(plan.records)
+        if audit_entry is not None:
+            plan.put(audit_entry, condition=audit.AuditEntry.entry_id.does_not_exist())
         ops = plan._ordered()
         try:
             with TransactWrite(connection=transaction_connection()) as tx:

@@ -14,7 +14,6 @@ from django.core.exceptions import RequestDataTooBig
 from pynamodb.exceptions import DoesNotExist, PynamoDBException
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
 
@@ -94,4 +93,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         )
         response["Retry-After"] = "5"
         return response
+    # Imported here: rest_framework.views loads the permission and authentication classes, which use this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     return drf_exception_handler(exc, context)

@@ -3,6 +3,7 @@
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
+from scheduler.audit import AuditEntry  # noqa: F401 - its table is created with the others
 from scheduler.db import register, table_meta
 
 

@@ -22,8 +22,14 @@ IS_LOCAL = STAGE in LOCAL_STAGES
 DEBUG = env.bool("DEBUG", default=STAGE == "local")
 
 # --- Security ----------------------------------------------------------------------------------
+# `make run` keeps its generated keys (SECRET_KEY, FIELD_ENCRYPTION_KEYS, EMAIL_INDEX_KEY) in this file,
+# never committed; a variable in the environment wins.
+LOCAL_SECRETS_FILE = BASE_DIR / ".local" / "secrets.env"
+if IS_LOCAL and LOCAL_SECRETS_FILE.exists():
+    environ.Env.read_env(LOCAL_SECRETS_FILE, overwrite=False)
 # A fixed key is acceptable only on a developer's machine; anywhere else it must be given.
-SECRET_KEY = env.str("SECRET_KEY", default="local-insecure-key-change-me" if IS_LOCAL else environ.Env.NOTSET)
+INSECURE_SECRET_KEY = "local-insecure-key-change-me"  # noqa: S105 - refused outside local stages
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_SECRET_KEY if IS_LOCAL else "")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if IS_LOCAL else [])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -32,15 +38,48 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # clients, set these two (check --deploy warns W004/W008 until then).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-# No cookie-based session reaches a view without DRF's own CSRF check (SessionAuthentication enforces
-# it), and API clients send bearer tokens, so Django's CSRF middleware is not installed.
-SILENCED_SYSTEM_CHECKS = ["security.W003"]
 SESSION_COOKIE_SECURE = not IS_LOCAL
 CSRF_COOKIE_SECURE = not IS_LOCAL
+# The browsable API's login keeps the user's API token in a signed, HttpOnly cookie: no session table,
+# and logging out (or revoking the token) ends the session everywhere, since the token is checked on
+# every request. API clients send the token as a bearer header instead.
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "scheduler_session"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Cross-origin browser calls are refused unless their origins are listed.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/(?!docs|static).*$"
+
+# --- Authentication ------------------------------------------------------------------------------
+# Argon2 first; PBKDF2 still verifies passwords stored with it. The test stage trades strength for speed.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if STAGE == "test":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+# How long an API token (and a browser session) lasts.
+TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=12 * 3600)
+SESSION_COOKIE_AGE = TOKEN_TTL_SECONDS
+# Failed logins allowed in one window, per username and per client address, across all API processes.
+LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=10)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+
+# --- Encryption of personal data -----------------------------------------------------------------
+# Comma-separated `keyid:base64-of-32-bytes`; the first is the active key, the others stay readable
+# until `manage.py rotate_keys` has re-encrypted every record under the active one.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# The key of the e-mail blind index (an HMAC), separate from the encryption keys.
+EMAIL_INDEX_KEY = env.str("EMAIL_INDEX_KEY", default="")
 
 # --- Application -------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -49,13 +88,18 @@ INSTALLED_APPS = [
     "doctors",
     "patients",
     "appointments",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "scheduler.middleware.RequestIdMiddleware",
     "scheduler.middleware.BodySizeLimitMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Protects the login form; DRF's views are exempt and SessionAuthentication checks CSRF itself.
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -110,7 +154,18 @@ AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=10.0)
 DYNAMODB_TABLE_PREFIX = env.str("DYNAMODB_TABLE_PREFIX", default=f"appointment-scheduler-{STAGE}-")
 DYNAMODB_TABLES = {
     name: env.str(f"DYNAMODB_{name.upper()}_TABLE", default=f"{DYNAMODB_TABLE_PREFIX}{name}")
-    for name in ("countries", "doctors", "patients", "appointments", "slots", "users", "tokens", "events", "audit")
+    for name in (
+        "countries",
+        "doctors",
+        "patients",
+        "appointments",
+        "slots",
+        "users",
+        "tokens",
+        "events",
+        "audit",
+        "logins",
+    )
 }
 
 # --- Queues and events -------------------------------------------------------------------------
@@ -212,10 +267,13 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    # Authentication arrives with its own issue; until then there is no Django user model to load.
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # Bearer first: its WWW-Authenticate header makes a missing credential a 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
+        "accounts.authentication.BrowserSessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["scheduler.permissions.IsAllowed"],
-    "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_USER": "accounts.authentication.Anonymous",
     "EXCEPTION_HANDLER": "scheduler.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["scheduler.throttling.ClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -237,6 +295,23 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["scheduler.schema.strip_optional_slash"],
 }
+
+# --- Safe defaults --------------------------------------------------------------------------------
+# Outside the local and test stages the app does not start on settings that are only fit for a laptop.
+if not IS_LOCAL:
+    from django.core.exceptions import ImproperlyConfigured
+
+    _unsafe = []
+    if not SECRET_KEY or SECRET_KEY == INSECURE_SECRET_KEY:
+        _unsafe.append("SECRET_KEY is not set (or is the local default)")
+    if not FIELD_ENCRYPTION_KEYS:
+        _unsafe.append("FIELD_ENCRYPTION_KEYS is not set")
+    if not EMAIL_INDEX_KEY:
+        _unsafe.append("EMAIL_INDEX_KEY is not set")
+    if DEBUG:
+        _unsafe.append("DEBUG is on")
+    if _unsafe:
+        raise ImproperlyConfigured(f"Refusing to start with STAGE={STAGE}: " + "; ".join(_unsafe) + ".")
 
 # --- Logging -----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from accounts.views import AuditView, MeView, TokenView, UserViewSet, login_page, logout_page
 from appointments.views import AppointmentViewSet
 from countries.views import CountryViewSet
 from doctors.views import DoctorViewSet
@@ -22,12 +23,23 @@ router.register("countries", CountryViewSet, basename="country")
 router.register("doctors", DoctorViewSet, basename="doctor")
 router.register("patients", PatientViewSet, basename="patient")
 router.register("appointments", AppointmentViewSet, basename="appointment")
+router.register("users", UserViewSet, basename="user")
+
+# The browsable API finds its sign-in and sign-out links under DRF's namespace.
+browser_auth = (
+    [path("auth/login", login_page, name="login"), path("auth/logout", logout_page, name="logout")],
+    "rest_framework",
+)
 
 urlpatterns = [
     path("health/live", health_live, name="health-live"),
     path("health/ready", health_ready, name="health-ready"),
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("auth/token", TokenView.as_view(), name="auth-token"),
+    path("auth/me", MeView.as_view(), name="auth-me"),
+    path("audit", AuditView.as_view(), name="audit"),
+    path("", include(browser_auth)),
     path("", include(router.urls)),
 ]
 

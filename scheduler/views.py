@@ -6,6 +6,7 @@ the HTTP side (status codes, ETag/If-Match, Location, list envelope) is written 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -18,9 +19,10 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from scheduler import aws
+from scheduler import audit, aws
 from scheduler.db import Page, RecordModel
-from scheduler.exceptions import PreconditionFailed
+from scheduler.exceptions import NotFound, PreconditionFailed, ServiceUnavailable
+from scheduler.permissions import CREATE, DELETE, READ, UPDATE, IsAllowed, action_kind
 from scheduler.serializers import ID_PATTERN, ListParamsSerializer
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
@@ -37,9 +39,58 @@ def parse_if_match(request: Request) -> int | None:
     return int(match.group(1))
 
 
-class RecordViewSet(viewsets.GenericViewSet):
-    """CRUD over one DynamoDB-backed resource. Subclasses set `serializer_class`,
-    `list_params_class`, `location_prefix` and implement the hooks below."""
+# Resources whose every read is audited (personal or medical data); their writes are audited like all.
+AUDITED_READS = {"patient", "appointment", "user"}
+_WRITE_ACTIONS = {CREATE: audit.CREATE, UPDATE: audit.UPDATE, DELETE: audit.DELETE}
+
+
+class AuditedView:
+    """Mixin for every view that acts for a signed-in user: the request's writes are attributed to
+    it in the audit trail, and refusals are recorded as denied."""
+
+    access_kind: str | None = None
+    record_model: type | None = None
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        user = request.user
+        actor = audit.Actor(user.username or "anonymous", user.role, getattr(request._request, "request_id", None))
+        write = _WRITE_ACTIONS.get(action_kind(self))
+        pending = None
+        if write and self.record_model is not None:
+            pending = audit.PendingWrite(write, self.access_kind, self.record_model, self._object_id())
+        self._audit_scope = audit.acting(actor, pending)
+        self._audit_scope.__enter__()
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        scope = getattr(self, "_audit_scope", None)
+        if scope is not None:
+            self._audit_scope = None
+            scope.__exit__(None, None, None)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def handle_exception(self, exc):
+        if getattr(exc, "status_code", None) == status.HTTP_403_FORBIDDEN and getattr(self, "_audit_scope", None):
+            self.audit_denied()
+        return super().handle_exception(exc)
+
+    def audit_denied(self) -> None:
+        # The refusal stands even if its entry cannot be written (audit.record logs that).
+        with contextlib.suppress(ServiceUnavailable):
+            audit.record(
+                action_kind(self) or "access", self.access_kind or "?", self._object_id() or "*", outcome=audit.DENIED
+            )
+
+    def _object_id(self) -> str | None:
+        return self.kwargs.get(getattr(self, "lookup_field", None) or "", None)
+
+    def policy(self) -> IsAllowed:
+        return next(p for p in self.get_permissions() if isinstance(p, IsAllowed))
+
+
+class RecordViewSet(AuditedView, viewsets.GenericViewSet):
+    """CRUD over one DynamoDB-backed resource. Subclasses set `serializer_class`, `access_kind`,
+    `record_model`, `list_params_class`, `location_prefix` and implement the hooks below."""
 
     lookup_value_regex = ID_PATTERN.strip("^$")
     list_params_class: type[ListParamsSerializer] = ListParamsSerializer
@@ -59,16 +110,30 @@ class RecordViewSet(viewsets.GenericViewSet):
         raise NotImplementedError
 
     def update_record(
-        self, record_id: str, data: dict[str, Any], *, if_match: int | None, replace: bool
+        self, record_id: str, data: dict[str, Any], *, if_match: int | None, replace: bool, current: RecordModel
     ) -> RecordModel:
+        """`current`: the record as get_object read and checked it (the service writes on its version)."""
         raise NotImplementedError
 
-    def delete_record(self, record_id: str, *, if_match: int | None) -> None:
+    def delete_record(self, record_id: str, *, if_match: int | None, current: RecordModel) -> None:
         raise NotImplementedError
 
     # --- HTTP ----------------------------------------------------------------------------------
     def record_id(self) -> str:
         return self.kwargs[self.lookup_url_kwarg or self.lookup_field]
+
+    def get_object(self) -> RecordModel:
+        """The one way a view reaches a record: read it, check that this user may see it (404
+        otherwise) and may do this action to it (403), and audit the read of personal data."""
+        record = self.get_record(self.record_id())
+        try:
+            self.check_object_permissions(self.request, record)
+        except NotFound:
+            self.audit_denied()
+            raise
+        if action_kind(self) == READ and self.access_kind in AUDITED_READS:
+            audit.record(audit.READ, self.access_kind, self.record_id())
+        return record
 
     def render_record(self, record: RecordModel, status_code: int = status.HTTP_200_OK) -> Response:
         response = Response(self.get_serializer(record).data, status=status_code)
@@ -82,8 +147,19 @@ class RecordViewSet(viewsets.GenericViewSet):
         """One page of the listing; `fixed` filters come from the path (the original routes)."""
         params = self.list_params_class(data=request.query_params)
         params.is_valid(raise_exception=True)
-        page = self.list_records({**params.validated_data, **fixed})
+        scoped = self.policy().scope_list(request, self, {**params.validated_data, **fixed})
+        page = self.list_records(scoped)
+        if self.access_kind in AUDITED_READS:
+            ids = [str(getattr(item, item._hash_keyname)) for item in page.items]
+            audit.record(audit.LIST, self.access_kind, self.list_scope_id(scoped), object_ids=ids)
         return Response({"results": self.get_serializer(page.items, many=True).data, "next": page.next})
+
+    def list_scope_id(self, params: dict[str, Any]) -> str:
+        """What a listing was of, for its audit entry: the most specific id it was filtered by."""
+        for name in ("patient_id", "doctor_id", "country_id", "object_id", "actor"):
+            if params.get(name):
+                return str(params[name])
+        return "*"
 
     def input_serializer(self, **kwargs) -> serializers.Serializer:
         serializer_class = self.input_serializer_classes.get(self.action, self.get_serializer_class())
@@ -91,15 +167,20 @@ class RecordViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         return serializer
 
+    def checked_input(self, record: RecordModel | None = None, **kwargs) -> dict[str, Any]:
+        """The validated body, after the permission layer has refused what this user may not set."""
+        data = dict(self.input_serializer(**kwargs).validated_data)
+        return self.policy().check_input(self.request, self, data, record)
+
     def create(self, request: Request) -> Response:
-        result = self.create_record(self.input_serializer(data=request.data).validated_data)
+        result = self.create_record(self.checked_input(data=request.data))
         record, created = result if isinstance(result, tuple) else (result, True)
         response = self.render_record(record, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         response["Location"] = f"{self.location_prefix}/{self.get_serializer(record).data[self.lookup_field]}"
         return response
 
     def retrieve(self, request: Request, **kwargs) -> Response:
-        return self.render_record(self.get_record(self.record_id()))
+        return self.render_record(self.get_object())
 
     def update(self, request: Request, **kwargs) -> Response:
         return self._write(request, replace=True)
@@ -108,17 +189,20 @@ class RecordViewSet(viewsets.GenericViewSet):
         return self._write(request, replace=False)
 
     def destroy(self, request: Request, **kwargs) -> Response:
-        self.delete_record(self.record_id(), if_match=parse_if_match(request))
+        self.delete_record(self.record_id(), if_match=parse_if_match(request), current=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _write(self, request: Request, *, replace: bool) -> Response:
-        data = dict(self.input_serializer(data=request.data, partial=not replace).validated_data)
+        current = self.get_object()
+        data = self.checked_input(current, data=request.data, partial=not replace)
         given_id = data.pop(self.id_source(), None)
         if given_id is not None and given_id != self.record_id():
             raise serializers.ValidationError(
                 {self.lookup_field: [f"The id in the body ({given_id!r}) differs from the one in the URL."]}
             )
-        record = self.update_record(self.record_id(), data, if_match=parse_if_match(request), replace=replace)
+        record = self.update_record(
+            self.record_id(), data, if_match=parse_if_match(request), replace=replace, current=current
+        )
         return self.render_record(record)
 
     def id_source(self) -> str:

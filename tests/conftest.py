@@ -56,8 +56,33 @@ def empty_tables(aws_stack):
     yield
 
 
+PASSWORD = "correct horse battery staple"
+
+
+def signed_in(username: str, role: str = "admin", **links) -> "APIClient":  # noqa: F821
+    """A client carrying a real token of a new user with this role (created through the service,
+    signed in through POST /auth/token)."""
+    from rest_framework.test import APIClient
+
+    from accounts import services
+
+    services.user_create(username=username, password=PASSWORD, role=role, **links)
+    client = APIClient()
+    response = client.post("/auth/token", {"username": username, "password": PASSWORD}, format="json")
+    assert response.status_code == 201, response.content
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['token']}")
+    client.token = response.json()["token"]
+    return client
+
+
 @pytest.fixture
-def api(empty_tables):
+def anonymous(empty_tables):
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+@pytest.fixture
+def api(empty_tables):
+    """An admin's client: the suites that test resources, not access, act as an admin."""
+    return signed_in("admin")

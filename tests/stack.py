@@ -3,6 +3,7 @@ each on a free port, unless endpoints are given in the environment."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import socket
@@ -52,6 +53,9 @@ class LocalStack:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
         os.environ.setdefault("AWS_REGION", "us-east-1")
         os.environ.setdefault("API_RATE_LIMIT", "100000/minute")  # the suite is one fast client
+        # Fresh keys for every run: nothing a test writes is readable with a key from elsewhere.
+        os.environ.setdefault("FIELD_ENCRYPTION_KEYS", f"t1:{base64.b64encode(os.urandom(32)).decode()}")
+        os.environ.setdefault("EMAIL_INDEX_KEY", uuid.uuid4().hex)
         os.environ["DYNAMODB_TABLE_PREFIX"] = f"test-{run}-"
         os.environ["SQS_QUEUE_PREFIX"] = f"test-{run}-"
         os.environ.pop("SNS_TOPIC_ARN", None)

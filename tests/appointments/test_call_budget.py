@@ -1,5 +1,8 @@
 """How many DynamoDB calls each request makes, counted with botocore's event hooks on the clients
-the app uses. A regression guard: a new read per request shows up here."""
+the app uses. A regression guard: a new read per request shows up here.
+
+Every request starts with one GetItem of its token (authentication), and a read of an appointment or
+patient ends with one PutItem of its audit entry; a write's audit entry is inside its transaction."""
 
 from datetime import timedelta
 
@@ -27,11 +30,16 @@ def dynamodb_calls():
         client.meta.events.unregister("before-call.dynamodb", unique_id="call-budget")
 
 
+AUTH = ["GetItem"]  # the token
+AUDIT = ["PutItem"]  # the audit entry of a read
+
+
 def measure(calls: list[str], request) -> list[str]:
     calls.clear()
     response = request()
     assert response.status_code < 300, response.content
-    return list(calls)
+    assert calls[:1] == AUTH, calls
+    return list(calls[1:])
 
 
 def test_call_budget(clinic, dynamodb_calls):
@@ -42,9 +50,9 @@ def test_call_budget(clinic, dynamodb_calls):
     created = measure(dynamodb_calls, lambda: book(clinic, at=at, appointmentId="a-1"))
     assert created == ["BatchGetItem", "TransactWriteItems"]
 
-    assert measure(dynamodb_calls, lambda: clinic.get("/appointments/a-1")) == ["GetItem"]
-    assert measure(dynamodb_calls, lambda: clinic.get("/appointments?doctorId=doctor001")) == ["Query"]
-    assert measure(dynamodb_calls, lambda: clinic.get("/appointments/patient/0315?limit=1")) == ["Query"]
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments/a-1")) == ["GetItem", *AUDIT]
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments?doctorId=doctor001")) == ["Query", *AUDIT]
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments/patient/0315?limit=1")) == ["Query", *AUDIT]
     week = f"from={at.date()}&to={at.date() + timedelta(days=6)}"
     availability = measure(dynamodb_calls, lambda: clinic.get(f"/doctors/doctor001/availability?{week}"))
     assert availability == ["GetItem", "Query"]
@@ -60,7 +68,7 @@ def test_call_budget(clinic, dynamodb_calls):
         assert "Scan" not in measure(dynamodb_calls, lambda path=path: clinic.get(path))
     # A filter never makes a page read more than once, even when it leaves the page short.
     filtered = "/appointments?doctorId=doctor001&state=completed&limit=1"
-    assert measure(dynamodb_calls, lambda: clinic.get(filtered)) == ["Query"]
+    assert measure(dynamodb_calls, lambda: clinic.get(filtered)) == ["Query", *AUDIT]
     # The admin listing is the one place a Scan is allowed.
-    assert measure(dynamodb_calls, lambda: clinic.get("/appointments")) == ["Scan"]
-    assert measure(dynamodb_calls, lambda: clinic.get("/appointments?state=completed&limit=1")) == ["Scan"]
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments")) == ["Scan", *AUDIT]
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments?state=completed&limit=1")) == ["Scan", *AUDIT]

@@ -50,13 +50,14 @@ def servers(aws_stack):
         process.wait(timeout=10)
 
 
-def race(requests_to_send: list[tuple[str, dict]]) -> list[int]:
-    """Send every request at the same moment, one thread each; return the status codes."""
+def race(requests_to_send: list[tuple[str, dict]], token: str) -> list[int]:
+    """Send every request at the same moment, one thread each, with this token; return the status codes."""
     barrier = threading.Barrier(len(requests_to_send))
     codes: list[int] = [0] * len(requests_to_send)
 
     def send(index: int, url: str, body: dict) -> None:
         session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
         barrier.wait()
         codes[index] = session.post(f"{url}/appointments", json=body, timeout=60).status_code
 
@@ -80,7 +81,7 @@ def test_forty_clients_four_slots(clinic, servers):
         )
         for index in range(40)
     ]
-    codes = race(bodies)
+    codes = race(bodies, clinic.token)
     assert sorted(codes) == [201] * 4 + [409] * 36
     appointments = list(Appointment.scan())
     assert sorted(a.appointment_date for a in appointments) == slots
@@ -103,6 +104,6 @@ def test_one_patient_two_doctors_same_time(clinic, servers):
         (servers[index % 2], {"patientId": "0315", "doctorId": f"doctor00{1 + index % 2}", "appointmentDate": at})
         for index in range(10)
     ]
-    codes = race(bodies)
+    codes = race(bodies, clinic.token)
     assert sorted(codes) == [201] + [409] * 9
     assert len(list(Appointment.scan())) == 1

@@ -1,0 +1,66 @@
+"""Users, their API tokens and the failed-login counters, each in its own DynamoDB table."""
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from scheduler.db import RecordModel, register, table_meta
+
+
+@register
+class User(RecordModel):
+    """A person who signs in. The username is unique because it is the key (a conditional put)."""
+
+    class Meta(table_meta("users")):
+        pass
+
+    username = UnicodeAttribute(hash_key=True)
+    role = UnicodeAttribute()
+    country_ids = UnicodeSetAttribute(null=True, attr_name="countryIds")
+    doctor_id = UnicodeAttribute(null=True, attr_name="doctorId")
+    patient_id = UnicodeAttribute(null=True, attr_name="patientId")
+    active = BooleanAttribute(default=True)
+    # Django's hasher format (`argon2$...`), never the password.
+    password_hash = UnicodeAttribute(attr_name="passwordHash")
+
+
+class ByUserIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "byUser"
+        projection = KeysOnlyProjection()
+
+    username = UnicodeAttribute(hash_key=True)
+
+
+@register
+class Token(Model):
+    """An API token, stored only as its SHA-256. It carries its user's role and scope, so one read
+    authenticates a request; a change to the user revokes the user's tokens."""
+
+    class Meta(table_meta("tokens")):
+        pass
+
+    token_hash = UnicodeAttribute(hash_key=True, attr_name="tokenHash")
+    username = UnicodeAttribute()
+    role = UnicodeAttribute()
+    country_ids = UnicodeSetAttribute(null=True, attr_name="countryIds")
+    doctor_id = UnicodeAttribute(null=True, attr_name="doctorId")
+    patient_id = UnicodeAttribute(null=True, attr_name="patientId")
+    created_at = NumberAttribute(attr_name="createdAt")
+    # DynamoDB's TTL deletes expired tokens, late; every read checks the time as well.
+    expires_at = TTLAttribute(attr_name="expiresAt")
+
+    by_user = ByUserIndex()
+
+
+@register
+class LoginFailures(Model):
+    """Failed sign-ins in one time window for one username or one client address (`user#...#<window>`,
+    `address#...#<window>`), counted in DynamoDB so that every API process sees the same count."""
+
+    class Meta(table_meta("logins")):
+        pass
+
+    counter_key = UnicodeAttribute(hash_key=True, attr_name="counterKey")
+    failures = NumberAttribute(default=0)
+    expires_at = TTLAttribute(attr_name="expiresAt")

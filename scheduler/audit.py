@@ -1,0 +1,168 @@
+"""The audit trail: who did what to which record, when, with which outcome. Append-only.
+
+An entry holds ids, a role, an action and an outcome, never a name, e-mail, phone number, address or
+reason. A write's entry joins the write's own transaction (`run_transaction` adds it from the
+request's context), so a write is never committed unrecorded; a read's entry is written before the
+response, and a read whose entry cannot be written is refused with 503.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from pynamodb.attributes import ListAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import PynamoDBException
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from scheduler.db import Page, new_id, paginate, register, table_meta, utcnow
+from scheduler.exceptions import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+# Actions (the contract names create, read, update, delete, login_failed; the rest are richer).
+CREATE, READ, LIST, UPDATE, DELETE = "create", "read", "list", "update", "delete"
+LOGIN, LOGIN_FAILED, LOGOUT = "login", "login_failed", "logout"
+OK, DENIED = "ok", "denied"
+# An entry names at most this many records that a list page showed.
+MAX_LISTED_IDS = 200
+
+
+class ByObjectIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "byObject"
+        projection = AllProjection()
+
+    object_id = UnicodeAttribute(hash_key=True, attr_name="objectId")
+    entry_id = UnicodeAttribute(range_key=True, attr_name="entryId")
+
+
+class ByActorIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "byActor"
+        projection = AllProjection()
+
+    actor = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True, attr_name="entryId")
+
+
+@register
+class AuditEntry(Model):
+    """One audited action. `entryId` is a ULID: sorting by it is sorting by time."""
+
+    class Meta(table_meta("audit")):
+        pass
+
+    entry_id = UnicodeAttribute(hash_key=True, attr_name="entryId")
+    at = UTCDateTimeAttribute()
+    actor = UnicodeAttribute()
+    role = UnicodeAttribute(null=True)
+    action = UnicodeAttribute()
+    object_type = UnicodeAttribute(attr_name="objectType")
+    object_id = UnicodeAttribute(attr_name="objectId")
+    # The records a list page showed (ids only).
+    object_ids = ListAttribute(of=UnicodeAttribute, null=True, attr_name="objectIds")
+    outcome = UnicodeAttribute()
+    request_id = UnicodeAttribute(null=True, attr_name="requestId")
+
+    by_object = ByObjectIndex()
+    by_actor = ByActorIndex()
+
+
+@dataclass(frozen=True)
+class Actor:
+    username: str
+    role: str | None
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class PendingWrite:
+    """What the request is about to write: its entry joins the transaction that commits it."""
+
+    action: str
+    object_type: str
+    model: type[Model]
+    object_id: str | None
+
+
+_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
+_pending: contextvars.ContextVar[PendingWrite | None] = contextvars.ContextVar("audit_pending", default=None)
+
+
+@contextmanager
+def acting(actor: Actor, pending: PendingWrite | None = None) -> Iterator[None]:
+    """Within this block, writes are attributed to `actor`, and `pending` names the write to record."""
+    actor_token, pending_token = _actor.set(actor), _pending.set(pending)
+    try:
+        yield
+    finally:
+        _actor.reset(actor_token)
+        _pending.reset(pending_token)
+
+
+def current_actor() -> Actor | None:
+    return _actor.get()
+
+
+def entry(
+    action: str,
+    object_type: str,
+    object_id: str,
+    *,
+    outcome: str = OK,
+    object_ids: list[str] | None = None,
+    actor: Actor | None = None,
+) -> AuditEntry:
+    actor = actor or current_actor() or Actor("system", None, None)
+    return AuditEntry(
+        new_id(),
+        at=utcnow(),
+        actor=actor.username,
+        role=actor.role,
+        action=action,
+        object_type=object_type,
+        object_id=object_id or "*",
+        object_ids=object_ids[:MAX_LISTED_IDS] if object_ids is not None else None,
+        outcome=outcome,
+        request_id=actor.request_id,
+    )
+
+
+def record(action: str, object_type: str, object_id: str, **kwargs) -> None:
+    """Write one entry now (reads, denials). If it cannot be written, the request fails with 503:
+    nothing is served unrecorded."""
+    item = entry(action, object_type, object_id, **kwargs)
+    try:
+        item.save(condition=AuditEntry.entry_id.does_not_exist())
+    except PynamoDBException as exc:
+        logger.error("audit entry not written (%s %s): %s", action, object_type, type(exc).__name__)
+        raise ServiceUnavailable(
+            "The audit trail cannot be written right now, so the request was refused; retry."
+        ) from exc
+
+
+def pending_write_entry(records: list[Model]) -> AuditEntry | None:
+    """The entry for the write this request announced, if any of `records` (the items a transaction
+    puts or deletes) is of the announced kind; called by `run_transaction` for every transaction."""
+    pending = _pending.get()
+    if pending is None:
+        return None
+    primary = next((item for item in records if isinstance(item, pending.model)), None)
+    if primary is None:
+        return None
+    object_id = getattr(primary, primary._hash_keyname)
+    return entry(pending.action, pending.object_type, str(object_id or pending.object_id))
+
+
+def audit_list(*, limit: int, cursor: str | None, object_id: str | None = None, actor: str | None = None) -> Page:
+    """Newest first: one Query on byObject or byActor per page."""
+    if object_id:
+        index, key, scope = AuditEntry.by_object, object_id, f"object:{object_id}"
+    else:
+        index, key, scope = AuditEntry.by_actor, actor, f"actor:{actor}"
+    return paginate(index.query, hash_key=key, scan_index_forward=False, limit=limit, cursor=cursor, scope=scope)
