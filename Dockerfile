@@ -18,7 +18,9 @@ RUN pip install -r requirements.txt
 # The code stays owned by root and read-only to the user the processes run as.
 COPY . .
 
-RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin app
+RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin app \
+    && mkdir /secrets && chown 10001:10001 /secrets
+# Docker Compose mounts its `secrets` volume here; a new volume takes this folder's owner.
 # Numeric, so an orchestrator's "run as non-root" check can verify it.
 USER 10001:10001
 

@@ -25,6 +25,10 @@ $(DYNAMODB_LOCAL_JAR):
 
 install: $(VENV)/.installed $(DYNAMODB_LOCAL_JAR)
 
+# The local stage's keys (secret key, field encryption, e-mail index), made once and kept.
+.local/secrets.env:
+	@$(PYTHON) bin/local-secrets $@
+
 # DynamoDB Local (data kept in .local/dynamodb-data), moto server (SQS, SNS), bootstrap, the API and a worker.
 run: export STAGE ?= local
 run: export API_PORT := $(API_PORT)
@@ -35,7 +39,7 @@ run: export AWS_ENDPOINT_URL_SQS ?= http://127.0.0.1:$(MOTO_PORT)
 run: export AWS_ENDPOINT_URL_SNS ?= http://127.0.0.1:$(MOTO_PORT)
 run: export AWS_ACCESS_KEY_ID ?= local
 run: export AWS_SECRET_ACCESS_KEY ?= local
-run: install
+run: install .local/secrets.env
 	@bin/check-ports
 	@echo "Starting DynamoDB Local :$(DYNAMODB_PORT), moto :$(MOTO_PORT), the API on http://localhost:$(API_PORT) and a worker (Ctrl-C stops all)"
 	exec $(BIN)/honcho start

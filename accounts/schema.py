@@ -16,4 +16,9 @@ class BrowserSessionScheme(OpenApiAuthenticationExtension):
     name = "browserSession"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "cookie", "name": "scheduler_session", "description": "The sign-in page's session."}
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "scheduler_session",
+            "description": "The sign-in page's session.",
+        }

@@ -154,6 +154,17 @@ class IsAllowed(BasePermission):
         return data
 
     def _staff_input(self, user, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        if kind == "user":  # staff create doctor and patient users of their own countries
+            if data.get("role") not in (DOCTOR, PATIENT):
+                raise denied("role", "Staff may create doctor and patient users only.")
+            from accounts.services import linked_country
+
+            country = linked_country(doctor_id=data.get("doctor_id"), patient_id=data.get("patient_id"))
+            if country is not None and country not in user.country_ids:
+                raise denied(
+                    "doctorId" if data.get("doctor_id") else "patientId", "That record is outside your countries."
+                )
+            return data
         country_id = data.get("country_id")
         if country_id is not None and country_id not in user.country_ids:
             raise denied("countryId", f"'{country_id}' is not one of your countries ({', '.join(user.country_ids)}).")

@@ -24,8 +24,8 @@ DEBUG = env.bool("DEBUG", default=STAGE == "local")
 # --- Security ----------------------------------------------------------------------------------
 # `make run` keeps its generated keys (SECRET_KEY, FIELD_ENCRYPTION_KEYS, EMAIL_INDEX_KEY) in this file,
 # never committed; a variable in the environment wins.
-LOCAL_SECRETS_FILE = BASE_DIR / ".local" / "secrets.env"
-if IS_LOCAL and LOCAL_SECRETS_FILE.exists():
+LOCAL_SECRETS_FILE = Path(env.str("LOCAL_SECRETS_FILE", default=str(BASE_DIR / ".local" / "secrets.env")))
+if STAGE == "local" and LOCAL_SECRETS_FILE.exists():
     environ.Env.read_env(LOCAL_SECRETS_FILE, overwrite=False)
 # A fixed key is acceptable only on a developer's machine; anywhere else it must be given.
 INSECURE_SECRET_KEY = "local-insecure-key-change-me"  # noqa: S105 - refused outside local stages
@@ -61,6 +61,11 @@ PASSWORD_HASHERS = [
 ]
 if STAGE == "test":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 # How long an API token (and a browser session) lasts.
 TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=12 * 3600)
 SESSION_COOKIE_AGE = TOKEN_TTL_SECONDS

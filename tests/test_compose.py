@@ -205,3 +205,15 @@ def test_env_example_names_every_variable_settings_reads():
 def test_env_example_changes_nothing_when_copied():
     lines = (BASE_DIR / ".env.example").read_text().splitlines()
     assert [line for line in lines if line.strip() and not line.lstrip().startswith("#")] == []
+
+
+def test_local_keys_are_made_once_in_a_volume_every_app_service_reads(compose, services):
+    keys = services["keys"]
+    assert command(keys)[-2:] == ["bin/local-secrets", "/secrets/secrets.env"]
+    assert keys["restart"] == "no"
+    assert services["bootstrap"]["depends_on"]["keys"]["condition"] == "service_completed_successfully"
+    assert "secrets" in compose["volumes"]
+    for name in APP_SERVICES:
+        assert "secrets:/secrets" in services[name]["volumes"], name
+        assert environment(services[name])["LOCAL_SECRETS_FILE"] == "/secrets/secrets.env"
+    assert "mkdir /secrets && chown 10001:10001 /secrets" in (BASE_DIR / "Dockerfile").read_text()
