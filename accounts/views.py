@@ -13,7 +13,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.authentication import SESSION_TOKEN_KEY
+from accounts.authentication import SESSION_TOKEN_KEY, BearerTokenAuthentication
 from accounts.models import User
 from accounts.serializers import (
     AuditEntrySerializer,
@@ -80,6 +80,9 @@ class TokenView(AuditedView, APIView):
     def get_authenticators(self):
         # Signing in needs no credentials: a stale token in the header must not stop it.
         return [] if self._signing_in() else super().get_authenticators()
+
+    def get_authenticate_header(self, request) -> str:
+        return BearerTokenAuthentication().authenticate_header(request)  # so a failed sign-in is a 401
 
     @extend_schema(request=SignInSerializer, responses={201: TokenSerializer}, auth=[])
     def post(self, request: Request) -> Response:

@@ -2,6 +2,7 @@
 when a port is taken. These start the real processes on free ports."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,7 +15,13 @@ from tests.stack import BASE_DIR, free_port
 
 
 def run_env(tmp_path: Path, api: int, dynamodb: int, moto: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DYNAMODB_", "AWS_ENDPOINT", "SQS_", "SNS_"))}
+    # Not the test run's keys: make run uses (and if need be makes) its own in .local/secrets.env.
+    own = ("FIELD_ENCRYPTION_KEYS", "EMAIL_INDEX_KEY", "SECRET_KEY")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DYNAMODB_", "AWS_ENDPOINT", "SQS_", "SNS_")) and k not in own
+    }
     env.update(
         STAGE="local",
         API_PORT=str(api),
@@ -72,10 +79,18 @@ def test_make_run_serves_stops_and_keeps_data(tmp_path):
     process = start(env, log)
     try:
         wait_ready(base, process, log)
+        # Nothing answers without credentials; the first run printed the local admin's password once.
+        assert requests.get(f"{base}/patients", timeout=10).status_code == 401
+        password = re.search(r"password: (\S+)", log.read_text()).group(1)
+        signed_in = requests.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=30)
+        assert signed_in.status_code == 201, signed_in.text
+        auth = {"Authorization": f"Bearer {signed_in.json()['token']}"}
         created = requests.post(
-            f"{base}/countries", json={"countryId": "002", "name": "CHILE", "code": "CL"}, timeout=10
+            f"{base}/countries", json={"countryId": "002", "name": "CHILE", "code": "CL"}, headers=auth, timeout=10
         )
         assert created.status_code == 201, created.text
+        patient = {"patientId": "p1", "name": "Jorge Moros", "countryId": "002", "email": "jorge@example.com"}
+        assert requests.post(f"{base}/patients", json=patient, headers=auth, timeout=10).status_code == 201
     finally:
         ctrl_c(process)
     time.sleep(1)
@@ -86,14 +101,17 @@ def test_make_run_serves_stops_and_keeps_data(tmp_path):
     process = start(env, log)
     try:
         wait_ready(base, process, log)
-        again = requests.get(f"{base}/countries/002", timeout=10)
+        # The token, the country and the encrypted patient all outlived the restart (keys kept in .local/).
+        again = requests.get(f"{base}/countries/002", headers=auth, timeout=10)
         assert again.status_code == 200
         assert again.json()["code"] == "CL"
+        assert requests.get(f"{base}/patients/p1", headers=auth, timeout=10).json()["name"] == "Jorge Moros"
     finally:
         ctrl_c(process)
     second_run = log.read_bytes()[first_run_bytes:].decode()
     assert "found  table" in second_run
     assert "created  table" not in second_run  # the tables and their data were kept on disk
+    assert "An admin exists already" in second_run and "password:" not in second_run
 
 
 def test_a_taken_port_gives_a_clear_message(tmp_path):

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from tests.accounts.conftest import later
+from tests.conftest import later
 
 ROLES = ("anonymous", "admin", "staff", "doctor", "patient")
 
