@@ -46,6 +46,7 @@ run: install .local/secrets.env
 
 # Tests start their own DynamoDB Local and moto server on free ports (unless endpoints are given).
 test: install
+	@bin/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 

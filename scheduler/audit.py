@@ -155,8 +155,9 @@ def pending_write_entry(records: list[Model]) -> AuditEntry | None:
     primary = next((item for item in records if isinstance(item, pending.model)), None)
     if primary is None:
         return None
-    object_id = getattr(primary, primary._hash_keyname)
-    return entry(pending.action, pending.object_type, str(object_id or pending.object_id))
+    # The id the request named (a URL's, a sign-in's username), else the new record's own.
+    object_id = pending.object_id or getattr(primary, primary._hash_keyname)
+    return entry(pending.action, pending.object_type, str(object_id))
 
 
 def audit_list(*, limit: int, cursor: str | None, object_id: str | None = None, actor: str | None = None) -> Page:
