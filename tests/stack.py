@@ -118,3 +118,30 @@ class LocalStack:
             except subprocess.TimeoutExpired:
                 process.kill()
         self.processes.clear()
+
+
+def start_api(name: str, *extra: str) -> tuple[subprocess.Popen, str]:
+    """An API process on this run's tables and a free port (log in .local/test-logs/<name>.log);
+    returns once it answers /health/live."""
+    import requests  # a test dependency; this module also serves conftest before Django is set up
+
+    port = free_port()
+    log = open(LOG_DIR / f"{name}.log", "wb")  # noqa: SIM115 - kept open for the process' life
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", *extra, f"127.0.0.1:{port}"],
+        cwd=BASE_DIR,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/health/live", timeout=1).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError(f"the API did not start; see {LOG_DIR / name}.log") from None
+            time.sleep(0.2)

@@ -7,15 +7,11 @@ an appointment through its forms (CSRF-protected), then signs out.
 import json
 import os
 import shutil
-import subprocess
-import sys
-import time
 
 import pytest
-import requests
 
 from tests.conftest import PASSWORD, next_local, z
-from tests.stack import BASE_DIR, LOG_DIR, free_port
+from tests.stack import start_api
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 # As the machine's probe starts it: no sandbox as root, and none of Chromium's own network traffic.
@@ -33,24 +29,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="module")
 def api_server(aws_stack):
     """The API in its own process on this run's tables (static files served for the page's scripts)."""
-    port = free_port()
-    log = open(LOG_DIR / "browser-api.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", "--insecure", f"127.0.0.1:{port}"],
-        cwd=BASE_DIR,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{url}/health/live", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, "the API did not start; see .local/test-logs/browser-api.log"
-            time.sleep(0.2)
+    process, url = start_api("browser-api", "--insecure")
     yield url
     process.terminate()
     process.wait(timeout=10)

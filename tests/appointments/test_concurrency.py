@@ -1,10 +1,6 @@
 """Races through real HTTP against two API processes: a slot is booked at most once."""
 
-import os
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
 import requests
@@ -12,7 +8,7 @@ import requests
 from appointments.models import Appointment
 from scheduler.models import Lock
 from tests.appointments.conftest import next_local, z
-from tests.stack import BASE_DIR, LOG_DIR, free_port
+from tests.stack import start_api
 
 MONDAY = 0
 
@@ -20,30 +16,7 @@ MONDAY = 0
 @pytest.fixture(scope="module")
 def servers(aws_stack):
     """Two API processes on this run's tables, as two instances behind a load balancer."""
-    processes, urls = [], []
-    for index in range(2):
-        port = free_port()
-        log = open(LOG_DIR / f"api-{index}.log", "wb")  # noqa: SIM115
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-                cwd=BASE_DIR,
-                env=os.environ.copy(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        urls.append(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
-    for url in urls:
-        while True:
-            try:
-                if requests.get(f"{url}/health/live", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    processes, urls = zip(*(start_api(f"api-{index}") for index in range(2)), strict=True)
     yield urls
     for process in processes:
         process.terminate()
