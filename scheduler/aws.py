@@ -47,8 +47,8 @@ def dead_letter_name(name: str) -> str:
 
 
 def base_queue_suffixes(country_codes: list[str]) -> list[str]:
-    """Celery's default queue, the notifications queue and one queue per country."""
-    return [settings.CELERY_TASK_DEFAULT_QUEUE, "notifications"] + [
+    """Celery's default queue, beat's periodic queue, the notifications queue and one queue per country."""
+    return [settings.CELERY_TASK_DEFAULT_QUEUE, "periodic", "notifications"] + [
         country_queue_suffix(code) for code in sorted(set(country_codes))
     ]
 

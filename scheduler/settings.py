@@ -189,9 +189,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "region": AWS_REGION,
     "queue_name_prefix": SQS_QUEUE_PREFIX,
     "visibility_timeout": env.int("SQS_VISIBILITY_TIMEOUT", default=300),
-    "polling_interval": env.float("SQS_POLLING_INTERVAL", default=1.0),
-    "wait_time_seconds": env.int("SQS_WAIT_TIME_SECONDS", default=10),
-    # Filled at run time by scheduler.celery.declare_queue with each queue's URL (after making sure the
+    # An empty queue is asked at most once per long poll (15 s: under kombu's 20 s request timeout);
+    # the interval is how soon a queue asks again once a busy worker has room (not 0: it would spin).
+    "polling_interval": env.float("SQS_POLLING_INTERVAL", default=0.1),
+    "wait_time_seconds": env.int("SQS_WAIT_TIME_SECONDS", default=15),
+    # Filled at run time by scheduler.workers.declare_queue with each queue's URL (after making sure the
     # queue and its dead-letter queue exist), so kombu never creates a queue without its DLQ.
     "predefined_queues": {},
 }
@@ -222,29 +224,39 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = ("scheduler.celery.route_task",)
+CELERY_TASK_ROUTES = ("scheduler.workers.route_task",)
 # The longest a task may run: well below the visibility timeout, so SQS never hands a running
 # task's message to another worker.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
-# A sweep not run before the next one is due is dropped, not piled up while workers are down.
+# The sweeps go to their own queue, which a worker of their own serves (Procfile `sweeper`), so no
+# country's surge holds them back. One not run before the next is due is dropped, not piled up
+# while workers are down.
 CELERY_BEAT_SCHEDULE = {
     "publish-unpublished-events": {
         "task": "appointments.publish_pending_events",
         "schedule": 30.0,
-        "options": {"expires": 25},
+        "options": {"expires": 25, "queue": "periodic"},
     },
     "requeue-stale-pending": {
         "task": "appointments.requeue_stale_pending",
         "schedule": 60.0,
-        "options": {"expires": 55},
+        "options": {"expires": 55, "queue": "periodic"},
     },
-    "send-due-reminders": {"task": "appointments.send_due_reminders", "schedule": 60.0, "options": {"expires": 55}},
+    "send-due-reminders": {
+        "task": "appointments.send_due_reminders",
+        "schedule": 60.0,
+        "options": {"expires": 55, "queue": "periodic"},
+    },
 }
 # Seconds a worker waits between looks for countries created since it started.
 WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=10.0)
+# HTTP connections a worker's SQS polling shares: at least this many, and one per consumed queue
+# plus the margin (sized when the worker starts; see scheduler/workers.py).
+WORKER_SQS_CONNECTIONS = env.int("WORKER_SQS_CONNECTIONS", default=32)
+WORKER_SQS_CONNECTIONS_MARGIN = env.int("WORKER_SQS_CONNECTIONS_MARGIN", default=32)
 
 # --- Notifications -------------------------------------------------------------------------------
 # E-mail through Django's backend: console locally (or a file folder), SMTP/SES in production.

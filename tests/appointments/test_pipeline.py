@@ -211,7 +211,8 @@ def test_redrive_moves_dead_letters_back(quiet_queues):
 
 
 def test_routing_declares_the_country_queue_with_its_dead_letter_queue(aws_stack):
-    from scheduler.celery import app, route_task
+    from scheduler.celery import app
+    from scheduler.workers import route_task
 
     route = route_task("appointments.process", (), {"appointment_id": "x", "country_code": "AR"}, {})
     assert route == {"queue": "appointments-ar"}

@@ -1,0 +1,168 @@
+"""Per-country processing at the scale users reach: one worker, started as `make run` starts it
+(prefork, `--all-countries`, the production polling settings), consuming 60 country queues on moto
+server. pending → scheduled is measured from the appointment's own timestamps (createdAt at booking,
+updatedAt when scheduled); these are functional guarantees, not benchmark figures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from rest_framework.test import APIClient
+
+from appointments.models import SCHEDULED, Appointment
+from appointments.tasks import process_appointment
+from countries.reference import country_names, principal_zone
+from scheduler.db import utcnow
+from tests.conftest import PASSWORD
+from tests.stack import BASE_DIR, LOG_DIR
+
+COUNTRIES = 60
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def codes(count: int, skip: int = 0) -> list[str]:
+    usable = [code for code in sorted(country_names()) if principal_zone(code)]
+    return usable[skip : skip + count]
+
+
+class Stack:
+    """Countries, each with a doctor working every day and a patient, and one worker on them all."""
+
+    def __init__(self) -> None:
+        from accounts import services
+
+        services.user_create(username="scale-admin", password=PASSWORD, role="admin")
+        self.api = APIClient()
+        token = self.api.post("/auth/token", {"username": "scale-admin", "password": PASSWORD}, format="json")
+        self.api.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['token']}")
+        self.zones: dict[str, str] = {}
+        self.slot = 0
+
+    def add_country(self, code: str) -> None:
+        body = {"countryId": f"c-{code}", "name": code, "code": code, "minNoticeMinutes": 5}
+        assert self.api.post("/countries", body, format="json").status_code == 201
+        doctor = {
+            "doctorId": f"d-{code}",
+            "name": f"Dr. {code}",
+            "speciality": "GP",
+            "countryId": f"c-{code}",
+            "availableTimes": [f"{day} 00:00-23:55" for day in DAYS],
+            "slotMinutes": 5,
+        }
+        assert self.api.post("/doctors", doctor, format="json").status_code == 201, code
+        patient = {"patientId": f"p-{code}", "name": f"Patient {code}", "countryId": f"c-{code}"}
+        assert self.api.post("/patients", patient, format="json").status_code == 201
+        self.zones[code] = principal_zone(code)
+
+    def book(self, code: str) -> str:
+        """A booking two days ahead on the doctor's 5-minute grid (a new time each call)."""
+        self.slot += 1
+        zone = ZoneInfo(self.zones[code])
+        day = (datetime.now(zone) + timedelta(days=2)).date()
+        local = datetime(day.year, day.month, day.day, 1, 0, tzinfo=zone) + timedelta(minutes=5 * self.slot)
+        body = {"patientId": f"p-{code}", "doctorId": f"d-{code}", "appointmentDate": local.isoformat()}
+        response = self.api.post("/appointments", body, format="json")
+        assert response.status_code == 201, response.content
+        return response.json()["appointmentId"]
+
+
+class Worker:
+    """`celery worker` as the Procfile runs it, with the settings a user gets (no test overrides)."""
+
+    def __init__(self, name: str, *args: str) -> None:
+        self.log = LOG_DIR / f"worker-{name}.log"
+        command = [sys.executable, "-m", "celery", "-A", "scheduler", "worker", "--loglevel", "INFO", *args]
+        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--hostname", f"{name}@%h"]
+        self.process = subprocess.Popen(
+            command, cwd=BASE_DIR, env=dict(os.environ), stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 90
+        while b" ready." not in self.log.read_bytes():
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "worker did not start:\n" + self.log.read_text()[-3000:]
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # warm shutdown: nothing left in flight
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def stack(aws_stack):
+    stack = Stack()
+    for code in codes(COUNTRIES):
+        stack.add_country(code)
+    worker = Worker("countries", "--queues", "default", "--all-countries", "--concurrency", "2")
+    stack.worker = worker
+    yield stack
+    worker.stop()
+
+
+def latencies(appointment_ids: list[str], timeout: float) -> list[float]:
+    """Seconds from booking to scheduled for each appointment, once all are scheduled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = list(Appointment.batch_get(appointment_ids))
+        if all(item.state == SCHEDULED for item in items) and len(items) == len(appointment_ids):
+            return [(item.updated_at - item.created_at).total_seconds() for item in items]
+        waiting = [item.appointment_id for item in items if item.state != SCHEDULED]
+        assert time.monotonic() < deadline, f"not scheduled after {timeout}s: {waiting[:10]}"
+        time.sleep(0.25)
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def test_sixty_countries_are_each_scheduled_within_seconds(stack):
+    log = stack.worker.log.read_text()
+    assert "SQS: " in log and "connections for 61 queues" in log  # one per queue, sized at start
+    country_codes = codes(COUNTRIES)
+    booked = []
+    for index in range(100):
+        booked.append(stack.book(country_codes[(index * 7) % COUNTRIES]))  # spread over every country
+        time.sleep(0.05)
+    seconds = latencies(booked, timeout=60)
+    assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
+    assert max(seconds) <= 5.0, sorted(seconds)[-10:]
+
+
+def test_a_country_created_while_running_is_served_within_twelve_seconds(stack):
+    (code,) = codes(1, skip=COUNTRIES)
+    stack.add_country(code)
+    began = utcnow()
+    (seconds,) = latencies([stack.book(code)], timeout=30)
+    assert seconds <= 12.0
+    assert (utcnow() - began).total_seconds() <= 15
+
+
+def test_a_surge_in_one_country_does_not_delay_the_others_in_the_same_worker(stack):
+    surge_code, *others = codes(COUNTRIES)
+    for index in range(500):  # tasks the worker must take one by one (their appointments do not exist)
+        process_appointment.apply_async(kwargs={"appointment_id": f"surge-{index}", "country_code": surge_code})
+    booked = []
+    for index in range(40):
+        booked.append(stack.book(others[(index * 11) % len(others)]))
+        time.sleep(0.05)
+    seconds = latencies(booked, timeout=60)
+    assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
+    from scheduler import aws
+
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name(f"appointments-{surge_code.lower()}"))["QueueUrl"]
+    waiting = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    # The surge was still being worked through while the others were served.
+    assert int(waiting["Attributes"]["ApproximateNumberOfMessages"]) > 0 or "surge-499" in stack.worker.log.read_text()
