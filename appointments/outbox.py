@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 
 from appointments import timegrid
 from appointments.models import UNPUBLISHED, Appointment, Event
@@ -53,8 +59,45 @@ def event_for(appointment: Appointment, event_type: str, *, occurred_at: datetim
     )
 
 
+class _Breaker:
+    """After SNS fails, this process's relay leaves events to the sweep for a while instead of
+    calling SNS again: a relay waiting on a dead SNS would hold up the country's processing, which
+    shares its worker. The sweep (on its own worker) publishes them once SNS answers."""
+
+    def __init__(self) -> None:
+        self.open_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.open_until
+
+    def trip(self) -> None:
+        self.open_until = time.monotonic() + settings.SNS_BREAKER_SECONDS
+
+
+sns_breaker = _Breaker()
+_inline = threading.local()
+
+
+@contextmanager
+def relay_inline():
+    """Within a worker's task: events committed here are published at once by this process (no relay
+    message); SNS failing leaves them to the sweep, as with the relay."""
+    _inline.active = True
+    try:
+        yield
+    finally:
+        _inline.active = False
+
+
+def relaying_inline() -> bool:
+    return getattr(_inline, "active", False)
+
+
 def event_publish(*, event_id: str) -> bool:
-    """Publish one event to the SNS topic and mark it published. False when it already was."""
+    """The relay: publish one event to the SNS topic and mark it published. False when it already
+    was, or when SNS is failing (the sweep publishes it later)."""
+    if sns_breaker.is_open():
+        return False
     try:
         event = Event.get(event_id, consistent_read=True)
     except Event.DoesNotExist:
@@ -62,7 +105,12 @@ def event_publish(*, event_id: str) -> bool:
         return False
     if event.unpublished_key is None:
         return False
-    _publish(event)
+    try:
+        _publish(event)
+    except (BotoCoreError, ClientError) as exc:
+        sns_breaker.trip()
+        logger.warning("SNS failed (%s): events are left to the sweep for a while", type(exc).__name__)
+        return False
     return True
 
 

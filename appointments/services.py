@@ -491,10 +491,14 @@ def _send_task(task, appointment: Appointment, what: str, **kwargs) -> bool:
         return False
 
 
-def appointment_enqueue(appointment: Appointment) -> bool:
+def appointment_enqueue(appointment: Appointment, *, event_id: str | None = None) -> bool:
+    """The booking's one message: its processing task, carrying the booking's event to publish."""
     from appointments.tasks import process_appointment
 
-    return _send_task(process_appointment, appointment, "processing", appointment_id=appointment.appointment_id)
+    extra = {"event_id": event_id} if event_id else {}
+    return _send_task(
+        process_appointment, appointment, "processing", appointment_id=appointment.appointment_id, **extra
+    )
 
 
 def event_relay(*, appointment: Appointment, event_id: str) -> bool:

@@ -19,9 +19,13 @@ RETRY = {
 
 
 @shared_task(name="appointments.process", **RETRY)
-def process_appointment(appointment_id: str, country_code: str) -> str:
-    """On the country's queue (routed by `country_code`): pending → scheduled."""
-    return services.appointment_process(appointment_id=appointment_id)
+def process_appointment(appointment_id: str, country_code: str, event_id: str | None = None) -> str:
+    """On the country's queue (routed by `country_code`): pending → scheduled. The booking's event
+    (`event_id`) and the scheduling's are published from here, without a relay message of their own."""
+    with outbox.relay_inline():
+        if event_id:
+            outbox.event_publish(event_id=event_id)
+        return services.appointment_process(appointment_id=appointment_id)
 
 
 @shared_task(name="appointments.publish_event", **RETRY)

@@ -251,6 +251,8 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 55, "queue": "periodic"},
     },
 }
+# After an SNS failure, a worker's relay leaves events to the sweep for this long (appointments/outbox.py).
+SNS_BREAKER_SECONDS = env.float("SNS_BREAKER_SECONDS", default=15.0)
 # Seconds a worker waits between looks for countries created since it started.
 WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=10.0)
 # HTTP connections a worker's SQS polling shares: at least this many, and one per consumed queue

@@ -80,7 +80,8 @@ def route_task(name, args, kwargs, options, task=None, **kw):
     code = (kwargs or {}).get("country_code")
     if code:
         return {"queue": declare_queue(aws.country_queue_suffix(code))}
-    declare_queue(options.get("queue") or _app().conf.task_default_queue)
+    queue = options.get("queue") or _app().conf.task_default_queue
+    declare_queue(getattr(queue, "name", queue))  # a name, or the kombu Queue Celery made of it
     return None
 
 

@@ -5,6 +5,7 @@ updatedAt when scheduled); these are functional guarantees, not benchmark figure
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import statistics
@@ -12,16 +13,20 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from rest_framework.test import APIClient
 
-from appointments.models import SCHEDULED, Appointment
-from appointments.tasks import process_appointment
+from appointments.models import SCHEDULED, Appointment, Event
+from appointments.tasks import process_appointment, publish_pending_events, requeue_stale_pending, send_due_reminders
 from countries.reference import country_names, principal_zone
+from scheduler import aws
 from scheduler.db import utcnow
+from scheduler.workers import PERIODIC_QUEUE
 from tests.conftest import PASSWORD
+from tests.faults import SwitchableProxy
 from tests.stack import BASE_DIR, LOG_DIR
 
 COUNTRIES = 60
@@ -77,14 +82,18 @@ class Stack:
 class Worker:
     """`celery worker` as the Procfile runs it, with the settings a user gets (no test overrides)."""
 
-    def __init__(self, name: str, *args: str) -> None:
+    def __init__(self, name: str, *args: str, env: dict | None = None) -> None:
         self.log = LOG_DIR / f"worker-{name}.log"
         command = [sys.executable, "-m", "celery", "-A", "scheduler", "worker", "--loglevel", "INFO", *args]
         command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--hostname", f"{name}@%h"]
         self.process = subprocess.Popen(
-            command, cwd=BASE_DIR, env=dict(os.environ), stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            command,
+            cwd=BASE_DIR,
+            env={**os.environ, **(env or {})},
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         deadline = time.monotonic() + 90
         while b" ready." not in self.log.read_bytes():
             assert self.process.poll() is None, self.log.read_text()[-3000:]
@@ -102,13 +111,19 @@ class Worker:
 
 @pytest.fixture(scope="module")
 def stack(aws_stack):
+    """60 countries; the countries worker and the sweeper worker as the Procfile runs them, both
+    reaching SNS through a proxy the outage test switches off."""
     stack = Stack()
     for code in codes(COUNTRIES):
         stack.add_country(code)
-    worker = Worker("countries", "--queues", "default", "--all-countries", "--concurrency", "2")
-    stack.worker = worker
+    stack.sns = SwitchableProxy(urlsplit(os.environ["AWS_ENDPOINT_URL_SNS"]).port)
+    env = {"AWS_ENDPOINT_URL_SNS": stack.sns.url}
+    stack.worker = Worker("countries", "--queues", "default", "--all-countries", "--concurrency", "2", env=env)
+    stack.sweeper = Worker("sweeper", "--queues", PERIODIC_QUEUE, "--concurrency", "1", env=env)
     yield stack
-    worker.stop()
+    for worker in (stack.worker, stack.sweeper):
+        worker.stop()
+    stack.sns.close()
 
 
 def latencies(appointment_ids: list[str], timeout: float) -> list[float]:
@@ -159,10 +174,75 @@ def test_a_surge_in_one_country_does_not_delay_the_others_in_the_same_worker(sta
         time.sleep(0.05)
     seconds = latencies(booked, timeout=60)
     assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
-    from scheduler import aws
-
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=aws.queue_name(f"appointments-{surge_code.lower()}"))["QueueUrl"]
     waiting = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     # The surge was still being worked through while the others were served.
     assert int(waiting["Attributes"]["ApproximateNumberOfMessages"]) > 0 or "surge-499" in stack.worker.log.read_text()
+    sqs.purge_queue(QueueUrl=url)  # what is left of it would hold up that country in the next tests
+
+
+def purge_country_queue(code: str) -> None:
+    sqs = aws.client("sqs")
+    sqs.purge_queue(QueueUrl=sqs.get_queue_url(QueueName=aws.queue_name(f"appointments-{code.lower()}"))["QueueUrl"])
+
+
+def test_the_sweeps_run_on_their_own_worker_during_a_surge(stack):
+    surge_code = codes(2)[1]  # not the previous test's (SQS purges a queue at most once a minute)
+    for index in range(300):
+        process_appointment.apply_async(kwargs={"appointment_id": f"surge-b-{index}", "country_code": surge_code})
+    sent = []
+    for task in (publish_pending_events, requeue_stale_pending, send_due_reminders):
+        # As beat sends them: to the periodic queue, expiring before the next run is due.
+        sent.append(task.apply_async(queue=PERIODIC_QUEUE, expires=25).id)
+    deadline = time.monotonic() + 15
+    while not all(f"[{task_id}] succeeded" in stack.sweeper.log.read_text() for task_id in sent):
+        assert time.monotonic() < deadline, stack.sweeper.log.read_text()[-3000:]
+        time.sleep(0.2)
+    logs = stack.sweeper.log.read_text() + stack.worker.log.read_text()
+    assert "Discarding revoked task" not in logs
+    purge_country_queue(surge_code)
+
+
+def test_an_sns_outage_neither_delays_processing_nor_loses_an_event(stack):
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    probe = sqs.create_queue(QueueName=aws.queue_name("sns-probe"))["QueueUrl"]
+    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=aws.topic_arn(), Protocol="sqs", Endpoint=probe_arn, Attributes={"RawMessageDelivery": "true"}
+    )["SubscriptionArn"]
+    try:
+        stack.sns.set_up(False)
+        booked = []
+        for index in range(30):
+            booked.append(stack.book(codes(COUNTRIES)[(index * 13) % COUNTRIES]))
+            time.sleep(0.05)
+        seconds = latencies(booked, timeout=60)
+        assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
+        mine = [e for e in Event.scan() if json_of(e)["appointment"]["appointmentId"] in booked]
+        assert len(mine) == 60 and all(e.unpublished_key for e in mine)  # nothing reached SNS
+
+        stack.sns.set_up(True)
+        time.sleep(11)  # the sweep leaves events younger than its grace period to the relay
+        publish_pending_events.apply_async(queue=PERIODIC_QUEUE)  # what beat sends every 30 s
+        deadline = time.monotonic() + 60
+        while any(Event.get(e.event_id).unpublished_key for e in mine):
+            assert time.monotonic() < deadline, "events still unpublished after SNS came back"
+            time.sleep(0.5)
+        delivered = []
+        while batch := sqs.receive_message(QueueUrl=probe, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages"):
+            delivered += [json.loads(message["Body"])["eventId"] for message in batch]
+            sqs.delete_message_batch(
+                QueueUrl=probe,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+            )
+        ids = {e.event_id for e in mine}
+        assert sorted(i for i in delivered if i in ids) == sorted(ids)  # each exactly once
+    finally:
+        stack.sns.set_up(True)
+        sns.unsubscribe(SubscriptionArn=subscription)  # before deleting its queue (moto)
+        sqs.delete_queue(QueueUrl=probe)
+
+
+def json_of(event) -> dict:
+    return json.loads(event.body)
