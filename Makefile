@@ -9,7 +9,7 @@ API_PORT ?= 8000
 DYNAMODB_PORT ?= 4200
 MOTO_PORT ?= 4566
 
-.PHONY: install run test lint format clean-data bench
+.PHONY: install run test lint format clean-data bench bench-countries
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
@@ -53,6 +53,10 @@ test: install
 # Costs of booking, listing and availability as ratios against a plain GetItem, measured together.
 bench: install
 	$(BIN)/python bench/booking.py
+
+# pending → scheduled with 10, 60 and 120 countries on one worker, and the worker's memory.
+bench-countries: install
+	$(BIN)/python bench/countries.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -2,21 +2,18 @@
 plain DynamoDB GetItem measured in the same run on the same machine (DynamoDB Local and moto server,
 started like the tests do). Run with `make bench`; prints a table. Not a test: it asserts nothing.
 
-Load: one client, sequential requests through Django's test client (no HTTP server), N of each.
+Load: one client, sequential requests through Django's test client (no HTTP server), N of each, signed
+in as an admin (each request also reads its token, and reads of appointments write an audit entry).
 """
 
 import os
 import statistics
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.stack import LocalStack  # noqa: E402
+from common import admin_client, start_stack
 
 N = int(os.environ.get("BENCH_N", "200"))
 
@@ -31,23 +28,11 @@ def timed(call, repeat: int) -> list[float]:
 
 
 def main() -> None:
-    stack = LocalStack()
-    stack.prepare_environment()
-    os.environ["API_RATE_LIMIT"] = ""
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduler.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from rest_framework.test import APIClient
-
+    stack = start_stack()
     from countries.models import Country
 
     try:
-        stack.wait_until_up()
-        call_command("bootstrap", wait=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
-        api = APIClient()
+        api = admin_client()
         days = [f"{d} 00:00-24:00" for d in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")]
         api.post(
             "/countries", {"countryId": "002", "name": "CHILE", "code": "CL", "minNoticeMinutes": 0}, format="json"

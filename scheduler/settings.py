@@ -184,6 +184,8 @@ SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="sqs://")
+# kombu's SQS transport, with one boto3 Session per process instead of one per queue (scheduler/sqs.py).
+CELERY_BROKER_TRANSPORT = "scheduler.sqs:Transport"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "region": AWS_REGION,

@@ -13,7 +13,7 @@ import yaml
 BASE_DIR = Path(__file__).resolve().parent.parent
 SETTINGS_SOURCE = (BASE_DIR / "scheduler" / "settings.py").read_text()
 
-APP_SERVICES = ("bootstrap", "web", "worker", "beat", "consumer")
+APP_SERVICES = ("bootstrap", "web", "worker", "sweeper", "worker-us", "beat", "consumer")
 # boto3 reads these itself; settings.py reads them too, but they would be valid names either way.
 BOTO3_NAMES = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 ENDPOINT_NAMES = ("DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB")
@@ -156,7 +156,7 @@ def test_bootstrap_runs_once_and_waits_for_the_services(services):
     assert {"dynamodb", "moto"} <= set(bootstrap["depends_on"])
 
 
-@pytest.mark.parametrize("service", ["web", "worker", "beat", "consumer"])
+@pytest.mark.parametrize("service", ["web", "worker", "sweeper", "worker-us", "beat", "consumer"])
 def test_starts_after_bootstrap_succeeded(services, service):
     depends_on = services[service]["depends_on"]
     assert isinstance(depends_on, dict), "the long form is needed to give a condition"
@@ -217,3 +217,19 @@ def test_local_keys_are_made_once_in_a_volume_every_app_service_reads(compose, s
         assert "secrets:/secrets" in services[name]["volumes"], name
         assert environment(services[name])["LOCAL_SECRETS_FILE"] == "/secrets/secrets.env"
     assert "mkdir /secrets && chown 10001:10001 /secrets" in (BASE_DIR / "Dockerfile").read_text()
+
+
+def test_the_sweeps_have_their_own_worker_and_beat_sends_them_there(services):
+    from django.conf import settings
+
+    assert command(services["sweeper"])[-6:] == [
+        "--queues",
+        "periodic",
+        "--concurrency",
+        "1",
+        "--hostname",
+        "sweeper@%h",
+    ]
+    assert {entry["options"]["queue"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} == {"periodic"}
+    assert "--all-countries" in command(services["worker"])
+    assert services["worker-us"]["profiles"] == ["dedicated"] and "appointments-us" in command(services["worker-us"])

@@ -71,8 +71,8 @@ class Stack:
         """A booking two days ahead on the doctor's 5-minute grid (a new time each call)."""
         self.slot += 1
         zone = ZoneInfo(self.zones[code])
-        day = (datetime.now(zone) + timedelta(days=2)).date()
-        local = datetime(day.year, day.month, day.day, 1, 0, tzinfo=zone) + timedelta(minutes=5 * self.slot)
+        day = (datetime.now(zone) + timedelta(days=2 + self.slot // 200)).date()
+        local = datetime(day.year, day.month, day.day, 1, 0, tzinfo=zone) + timedelta(minutes=5 * (self.slot % 200))
         body = {"patientId": f"p-{code}", "doctorId": f"d-{code}", "appointmentDate": local.isoformat()}
         response = self.api.post("/appointments", body, format="json")
         assert response.status_code == 201, response.content
