@@ -17,6 +17,7 @@ RUN pip install -r requirements.txt
 
 # The code stays owned by root and read-only to the user the processes run as.
 COPY . .
+RUN STAGE=local python manage.py collectstatic --noinput --verbosity 0
 
 RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin app \
     && mkdir /secrets && chown 10001:10001 /secrets
@@ -26,9 +27,6 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# Production-style default: gunicorn serves the API only. Static files (the Swagger UI's JS and CSS
-# from drf-spectacular-sidecar, used by /docs) are not served by gunicorn and whitenoise is not
-# installed, so behind gunicorn /docs needs them served elsewhere (collectstatic + a CDN or proxy).
-# docker-compose.yml runs `web` with Django's runserver and DEBUG on instead, which serves them,
-# so /docs works there without collectstatic.
-CMD ["gunicorn", "scheduler.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+# gunicorn serves the API (settings in scheduler/gunicorn.conf.py: WEB_CONCURRENCY processes of
+# WEB_THREADS threads); whitenoise serves the static files, collected here so they are compressed.
+CMD ["gunicorn", "scheduler.wsgi", "--config", "scheduler/gunicorn.conf.py"]

@@ -25,7 +25,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
 )
 from scheduler import audit
-from scheduler.views import AuditedView, RecordViewSet
+from scheduler.views import AuditedView, RecordViewSet, paginated_response
 
 
 def client_address(request) -> str:
@@ -123,7 +123,7 @@ class AuditView(AuditedView, APIView):
         params = AuditListParams(data=request.query_params)
         params.is_valid(raise_exception=True)
         page = audit.audit_list(**params.validated_data)
-        return Response({"results": AuditEntrySerializer(page.items, many=True).data, "next": page.next})
+        return paginated_response(request, AuditEntrySerializer(page.items, many=True).data, page.next)
 
 
 # --- The browsable API's sign-in page (Django views, CSRF-protected by CsrfViewMiddleware) ------------

@@ -62,6 +62,9 @@ def main() -> None:
                 )
             finally:
                 worker.stop()
+                # SQS may still answer the stopped worker's last long polls (up to the 15 s wait) and
+                # hide what they took for the visibility timeout: let them lapse before the next run.
+                time.sleep(16)
     finally:
         stack.stop()
     print(f"machine: {os.cpu_count()} cores; DynamoDB Local and moto server on loopback; one worker, concurrency 2")

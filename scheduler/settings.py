@@ -5,6 +5,7 @@ names of the original Node service stay valid. Defaults are safe for production;
 (`make run`, tests) sets `STAGE=local` and the local endpoints.
 """
 
+import contextlib
 import zoneinfo
 from pathlib import Path
 
@@ -98,6 +99,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the browsable API's and the Swagger UI's), whatever the server and DEBUG.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "scheduler.middleware.RequestIdMiddleware",
     "scheduler.middleware.BodySizeLimitMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -135,6 +138,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / ".local" / "static"
+# whitenoise serves the installed apps' static files straight from the packages, so nothing needs
+# collecting first (the image collects them anyway, for compressed copies).
+WHITENOISE_USE_FINDERS = True
+with contextlib.suppress(OSError):  # whitenoise expects the folder; the image fills it (collectstatic)
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # Bodies over this size are refused with 413 before they are parsed.
 MAX_BODY_BYTES = env.int("MAX_BODY_BYTES", default=256 * 1024)
@@ -336,11 +344,27 @@ if not IS_LOCAL:
 
 # --- Logging -----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# plain: one readable line per record; json: one JSON object per line (request lines carry method,
+# path, status, duration_ms, request_id and user as fields).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"botocore": {"level": "WARNING"}, "pynamodb": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+        # The request lines above replace Django's own (which would log 4xx twice).
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
 }

@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
@@ -7,7 +7,7 @@ from appointments.views import AppointmentViewSet
 from countries.views import CountryViewSet
 from doctors.views import DoctorViewSet
 from patients.views import PatientViewSet
-from scheduler.views import health_live, health_ready
+from scheduler.views import ApiRoot, UnknownPath, health_live, health_ready
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -40,7 +40,10 @@ urlpatterns = [
     path("auth/me", MeView.as_view(), name="auth-me"),
     path("audit", AuditView.as_view(), name="audit"),
     path("", include(browser_auth)),
+    path("", ApiRoot.as_view(), name="api-root"),
     path("", include(router.urls)),
+    # Last: whatever no route matched (with DEBUG on too, where Django would show its debug page).
+    re_path(r"^.*$", UnknownPath.as_view(), name="unknown"),
 ]
 
 handler404 = "scheduler.views.not_found"

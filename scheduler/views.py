@@ -18,6 +18,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
 
 from scheduler import audit, aws
 from scheduler.db import Page, RecordModel
@@ -152,7 +154,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         if self.access_kind in AUDITED_READS:
             ids = [str(getattr(item, item._hash_keyname)) for item in page.items]
             audit.record(audit.LIST, self.access_kind, self.list_scope_id(scoped), object_ids=ids)
-        return Response({"results": self.get_serializer(page.items, many=True).data, "next": page.next})
+        return paginated_response(request, self.get_serializer(page.items, many=True).data, page.next)
 
     def list_scope_id(self, params: dict[str, Any]) -> str:
         """What a listing was of, for its audit entry: the most specific id it was filtered by."""
@@ -207,6 +209,58 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
 
     def id_source(self) -> str:
         return self.get_serializer().fields[self.lookup_field].source
+
+
+def paginated_response(request: Request, results: list, next_cursor: str | None) -> Response:
+    """The list envelope, and RFC 8288's `Link: <next page>; rel="next"` when there is one."""
+    response = Response({"results": results, "next": next_cursor})
+    if next_cursor:
+        response["Link"] = f'<{replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)}>; rel="next"'
+    return response
+
+
+# --- The API root and unknown paths --------------------------------------------------------------
+
+ROOT_LINKS = {
+    "countries": "/countries",
+    "doctors": "/doctors",
+    "patients": "/patients",
+    "appointments": "/appointments",
+    "users": "/users",
+    "audit": "/audit",
+    "signIn": "/auth/token",
+    "me": "/auth/me",
+    "loginPage": "/auth/login",
+    "docs": "/docs",
+    "schema": "/schema",
+    "health": "/health/ready",
+}
+
+
+class ApiRoot(APIView):
+    """The medical appointment scheduler's API: a link to each resource, the docs and the schema.
+    Every resource needs a token (POST /auth/token) or, in a browser, signing in (/auth/login)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []  # only links: nothing here depends on who asks
+
+    @extend_schema(responses=inline_serializer("ApiRoot", {name: serializers.URLField() for name in ROOT_LINKS}))
+    def get(self, request: Request) -> Response:
+        return Response({name: request.build_absolute_uri(path) for name, path in ROOT_LINKS.items()})
+
+
+class UnknownPath(APIView):
+    """Every path no route matches: a 404 in JSON (or DRF's page in a browser), never Django's debug page."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    schema = None  # not part of the API
+
+    def answer(self, request: Request, *args, **kwargs) -> Response:
+        message = f"No endpoint at {request.path}; see / for the API and /docs for its reference."
+        return Response({"detail": message}, status=status.HTTP_404_NOT_FOUND)
+
+    get = post = put = patch = delete = head = options = answer
 
 
 def not_found(request, exception=None) -> JsonResponse:

@@ -6,6 +6,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -73,6 +74,29 @@ def port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
+def hundred_clients(url: str, headers: dict, requests_each: int = 5) -> list[int]:
+    """100 clients, each on its own keep-alive connection, all starting at once; their status codes
+    (or the error's name where a request got no answer)."""
+    barrier = threading.Barrier(100)
+    codes: list = []
+
+    def client() -> None:
+        session = requests.Session()
+        barrier.wait()
+        for _ in range(requests_each):
+            try:
+                codes.append(session.get(url, headers=headers, timeout=60).status_code)
+            except requests.RequestException as exc:
+                codes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=client) for _ in range(100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(codes, key=str)
+
+
 def test_make_run_serves_stops_and_keeps_data(tmp_path):
     api, dynamodb, moto = free_port(), free_port(), free_port()
     env, log, base = run_env(tmp_path, api, dynamodb, moto), tmp_path / "run.log", f"http://127.0.0.1:{api}"
@@ -91,6 +115,10 @@ def test_make_run_serves_stops_and_keeps_data(tmp_path):
         assert created.status_code == 201, created.text
         patient = {"patientId": "p1", "name": "Jorge Moros", "countryId": "002", "email": "jorge@example.com"}
         assert requests.post(f"{base}/patients", json=patient, headers=auth, timeout=10).status_code == 201
+        # gunicorn, not a development server: 100 clients at once, each answered.
+        assert "Booting worker" in log.read_text() and "runserver" not in log.read_text()
+        assert hundred_clients(f"{base}/countries/002", auth) == [200] * 500
+        assert requests.get(f"{base}/docs", timeout=10).status_code == 200
     finally:
         ctrl_c(process)
     time.sleep(1)

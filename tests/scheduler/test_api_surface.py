@@ -1,0 +1,81 @@
+"""The API as a person meets it: the root, unknown paths, the next-page link, static files with
+DEBUG off, and one log line per request."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+from django.test import Client, override_settings
+
+from tests.stack import BASE_DIR
+
+
+def test_the_root_links_every_resource_the_docs_and_the_sign_in(anonymous):
+    response = anonymous.get("/")
+    assert response.status_code == 200
+    links = response.json()
+    for name in ("countries", "doctors", "patients", "appointments", "users", "audit", "docs", "schema", "loginPage"):
+        assert links[name].startswith("http://testserver/"), name
+    page = anonymous.get("/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and b"http://testserver/appointments" in page.content
+
+
+def test_an_unknown_path_is_a_json_404_even_with_debug_on(anonymous):
+    with override_settings(DEBUG=True):
+        for method in ("get", "post", "delete", "options"):
+            response = getattr(anonymous, method)("/no/such/thing")
+            assert response.status_code == 404
+            assert response["Content-Type"] == "application/json"
+            assert "No endpoint at /no/such/thing" in response.json()["detail"]
+        html = anonymous.get("/no/such/thing", HTTP_ACCEPT="text/html")
+    assert html.status_code == 404 and b"Django REST framework" in html.content  # DRF's page, not Django's
+    assert b"URLconf" not in html.content
+
+
+def test_a_list_with_more_pages_sends_a_link_to_the_next(api):
+    for code, country_id in (("CL", "002"), ("PE", "003"), ("AR", "004")):
+        assert (
+            api.post("/countries", {"countryId": country_id, "name": code, "code": code}, format="json").status_code
+            == 201
+        )
+    first = api.get("/countries?limit=2")
+    next_cursor = first.json()["next"]
+    assert next_cursor and first["Link"].endswith('>; rel="next"')
+    url = first["Link"][1 : first["Link"].index(">")]
+    assert url.startswith("http://testserver/countries?") and "limit=2" in url
+    second = api.get(url.removeprefix("http://testserver"))
+    assert [c["countryId"] for c in second.json()["results"]] == ["004"]
+    assert second.json()["next"] is None and "Link" not in second
+
+
+def test_the_docs_and_their_static_files_are_served_with_debug_off(anonymous):
+    with override_settings(DEBUG=False):
+        docs = anonymous.get("/docs")
+        assert docs.status_code == 200
+        script = "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+        assert script.encode() in docs.content
+        assert Client().get(script).status_code == 200
+        assert Client().get("/static/rest_framework/css/bootstrap.min.css").status_code == 200
+
+
+def test_each_request_is_one_log_line_with_its_request_id(api, caplog):
+    with caplog.at_level(logging.INFO, logger="scheduler.requests"):
+        api.get("/countries?limit=1", HTTP_X_REQUEST_ID="req-42")
+    (record,) = [r for r in caplog.records if r.name == "scheduler.requests"]
+    assert record.getMessage().startswith("GET /countries 200 ")
+    assert record.request_id == "req-42" and record.status == 200 and record.user == "admin"
+    assert record.duration_ms >= 0 and "limit" not in record.getMessage()
+
+
+def test_log_format_json_writes_one_object_per_line():
+    env = {**os.environ, "LOG_FORMAT": "json", "DJANGO_SETTINGS_MODULE": "scheduler.settings"}
+    code = "import django; django.setup(); from django.test import Client; Client().get('/health/live')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+    lines = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    (request,) = [line for line in lines if line["logger"] == "scheduler.requests"]
+    assert request["message"].startswith("GET /health/live 200 ") and request["level"] == "INFO"
+    assert request["method"] == "GET" and request["status"] == 200 and len(request["request_id"]) == 32
