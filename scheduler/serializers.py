@@ -46,7 +46,9 @@ class IdField(TextField):
 
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, so that a misspelt field is an error, not silently lost.
-    Read-only fields (as a client echoes them back from a GET) are accepted and ignored."""
+    Read-only fields (as a client echoes them back from a GET) are accepted and ignored. An optional
+    field sent as null (or "" for text that may not be blank) counts as left out: the browsable API's
+    forms and many clients send every field."""
 
     ignored_keys: frozenset[str] = frozenset()
 
@@ -55,7 +57,16 @@ class StrictSerializer(serializers.Serializer):
             unknown = sorted(set(data) - set(self.fields) - self.ignored_keys)
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+            data = {name: value for name, value in data.items() if not self._left_out(name, value)}
         return super().to_internal_value(data)
+
+    def _left_out(self, name: str, value) -> bool:
+        field = self.fields.get(name)
+        if field is None or field.required or field.read_only:
+            return False
+        if value is None:
+            return not field.allow_null
+        return value == "" and isinstance(field, serializers.CharField) and not field.allow_blank
 
 
 class RecordSerializer(StrictSerializer):

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from django.http import JsonResponse
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import api_view, permission_classes, renderer_classes, throttle_classes
@@ -90,11 +91,23 @@ class AuditedView:
         return next(p for p in self.get_permissions() if isinstance(p, IsAllowed))
 
 
+class RecordSchema(AutoSchema):
+    """Requests are documented with the action's input serializer, responses with the record's."""
+
+    def get_response_serializers(self):
+        if self.method == "DELETE":
+            return None
+        if self.view.action in ("create", "update", "partial_update", "retrieve", "list"):
+            return self.view.serializer_class
+        return super().get_response_serializers()
+
+
 class RecordViewSet(AuditedView, viewsets.GenericViewSet):
     """CRUD over one DynamoDB-backed resource. Subclasses set `serializer_class`, `access_kind`,
     `record_model`, `list_params_class`, `location_prefix` and implement the hooks below."""
 
     lookup_value_regex = ID_PATTERN.strip("^$")
+    schema = RecordSchema()
     list_params_class: type[ListParamsSerializer] = ListParamsSerializer
     # Where input takes another shape than output: action → serializer of the request body.
     input_serializer_classes: dict[str, type[serializers.Serializer]] = {}
@@ -137,8 +150,19 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
             audit.record(audit.READ, self.access_kind, self.record_id())
         return record
 
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        """The body an action takes (its form in the browsable API, its request in OpenAPI); records
+        are always shown with `serializer_class` (see `output`)."""
+        action = self.action
+        if action == "metadata":  # OPTIONS describes each method's body with the request cloned to it
+            action = (self.action_map or {}).get(self.request.method.lower(), action)
+        return self.input_serializer_classes.get(action) or self.serializer_class
+
+    def output(self, instance, **kwargs) -> serializers.Serializer:
+        return self.serializer_class(instance, context=self.get_serializer_context(), **kwargs)
+
     def render_record(self, record: RecordModel, status_code: int = status.HTTP_200_OK) -> Response:
-        response = Response(self.get_serializer(record).data, status=status_code)
+        response = Response(self.output(record).data, status=status_code)
         response["ETag"] = f'"{record.version}"'
         return response
 
@@ -154,7 +178,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         if self.access_kind in AUDITED_READS:
             ids = [str(getattr(item, item._hash_keyname)) for item in page.items]
             audit.record(audit.LIST, self.access_kind, self.list_scope_id(scoped), object_ids=ids)
-        return paginated_response(request, self.get_serializer(page.items, many=True).data, page.next)
+        return paginated_response(request, self.output(page.items, many=True).data, page.next)
 
     def list_scope_id(self, params: dict[str, Any]) -> str:
         """What a listing was of, for its audit entry: the most specific id it was filtered by."""
@@ -164,8 +188,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         return "*"
 
     def input_serializer(self, **kwargs) -> serializers.Serializer:
-        serializer_class = self.input_serializer_classes.get(self.action, self.get_serializer_class())
-        serializer = serializer_class(context=self.get_serializer_context(), **kwargs)
+        serializer = self.get_serializer_class()(context=self.get_serializer_context(), **kwargs)
         serializer.is_valid(raise_exception=True)
         return serializer
 
@@ -178,7 +201,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         result = self.create_record(self.checked_input(data=request.data))
         record, created = result if isinstance(result, tuple) else (result, True)
         response = self.render_record(record, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
-        response["Location"] = f"{self.location_prefix}/{self.get_serializer(record).data[self.lookup_field]}"
+        response["Location"] = f"{self.location_prefix}/{self.output(record).data[self.lookup_field]}"
         return response
 
     def retrieve(self, request: Request, **kwargs) -> Response:
@@ -208,7 +231,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         return self.render_record(record)
 
     def id_source(self) -> str:
-        return self.get_serializer().fields[self.lookup_field].source
+        return self.serializer_class().fields[self.lookup_field].source
 
 
 def paginated_response(request: Request, results: list, next_cursor: str | None) -> Response:

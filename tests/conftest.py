@@ -48,6 +48,11 @@ def aws_stack():
 @pytest.fixture
 def empty_tables(aws_stack):
     """Each integration test starts with empty tables (this run's tables only)."""
+    clear_tables()
+    yield
+
+
+def clear_tables() -> None:
     from countries.selectors import country_policy_forget
     from scheduler import db
 
@@ -69,7 +74,6 @@ def empty_tables(aws_stack):
             for start in range(0, len(page["Items"]), 25):
                 batch = [{"DeleteRequest": {"Key": item}} for item in page["Items"][start : start + 25]]
                 client.batch_write_item(RequestItems={table: batch})
-    yield
 
 
 PASSWORD = "correct horse battery staple"

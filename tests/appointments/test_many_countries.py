@@ -25,7 +25,7 @@ from countries.reference import country_names, principal_zone
 from scheduler import aws
 from scheduler.db import utcnow
 from scheduler.workers import PERIODIC_QUEUE
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, clear_tables
 from tests.faults import SwitchableProxy
 from tests.stack import BASE_DIR, LOG_DIR
 
@@ -118,6 +118,7 @@ class Worker:
 def stack(aws_stack):
     """60 countries; the countries worker and the sweeper worker as the Procfile runs them, both
     reaching SNS through a proxy the outage test switches off."""
+    clear_tables()  # only this module's countries: the worker consumes every country's queue
     stack = Stack()
     for code in codes(COUNTRIES):
         stack.add_country(code)

@@ -79,3 +79,48 @@ def test_log_format_json_writes_one_object_per_line():
     (request,) = [line for line in lines if line["logger"] == "scheduler.requests"]
     assert request["message"].startswith("GET /health/live 200 ") and request["level"] == "INFO"
     assert request["method"] == "GET" and request["status"] == 200 and len(request["request_id"]) == 32
+
+
+def form_template(client, path: str, method: str = "POST") -> dict:
+    """The JSON the browsable API's raw data form starts with for `method` on `path`."""
+    import html
+    import re
+
+    page = client.get(path, HTTP_ACCEPT="text/html").content.decode()
+    form_id = "post-generic-content-form" if method == "POST" else "put-generic-content-form"
+    section = page[page.index(f'id="{form_id}"') :]
+    content = re.search(r'<textarea name="_content"[^>]*>(.*?)</textarea>', section, re.S).group(1)
+    return json.loads(html.unescape(content))
+
+
+def test_the_booking_form_shows_the_request_body_and_accepts_it_with_the_required_fields_filled(api):
+    from tests.appointments.conftest import next_local, z
+
+    api.post("/countries", {"countryId": "002", "name": "CHILE", "code": "CL"}, format="json")
+    doctor = {
+        "doctorId": "d1",
+        "name": "Dr",
+        "speciality": "GP",
+        "countryId": "002",
+        "availableTimes": ["Monday 10am-4pm"],
+    }
+    api.post("/doctors", doctor, format="json")
+    api.post("/patients", {"patientId": "p1", "name": "P", "countryId": "002"}, format="json")
+    template = form_template(api, "/appointments")
+    assert "endDate" not in template and "nextReminderAt" not in template  # output-only fields
+    assert {"patientId", "doctorId", "appointmentDate", "durationMinutes", "state"} <= set(template)
+    body = {**template, "patientId": "p1", "doctorId": "d1", "appointmentDate": z(next_local(0, "10:00"))}
+    response = api.post("/appointments", body, format="json")
+    assert response.status_code == 201, response.content
+    options = api.options("/appointments").json()["actions"]["POST"]
+    assert not options["countryId"]["required"] and not options["durationMinutes"]["required"]
+    assert options["patientId"]["required"] and options["appointmentDate"]["required"]
+
+
+def test_null_or_blank_optional_fields_count_as_left_out(api):
+    body = {"countryId": "002", "name": "CHILE", "code": "CL", "timeZone": "", "minNoticeMinutes": None}
+    response = api.post("/countries", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["timeZone"] == "America/Santiago" and response.json()["minNoticeMinutes"] == 60
+    refused = api.post("/countries", {"countryId": "003", "name": None, "code": "PE"}, format="json")
+    assert refused.status_code == 400 and "name" in refused.json()  # a required field stays required
