@@ -16,7 +16,9 @@ _ID = RecordViewSet.lookup_value_regex
 
 
 class AppointmentViewSet(RecordViewSet):
-    """Appointments: atomic booking, rescheduling, the lifecycle, and agendas by doctor, patient, country."""
+    """Appointments: atomic booking, rescheduling, the lifecycle, and agendas by doctor, patient, country.
+
+    DELETE cancels the appointment: it frees the time at once and the record stays, with state "cancelled"."""
 
     access_kind = "appointment"
     record_model = Appointment

@@ -22,7 +22,8 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from appointments.models import SCHEDULED, Appointment
     from tests.appointments.test_many_countries import Stack as World
-    from tests.appointments.test_many_countries import Worker, codes
+    from tests.appointments.test_many_countries import codes
+    from tests.stack import CeleryWorker
 
     rows = []
     try:
@@ -33,7 +34,7 @@ def main() -> None:
             for code in codes(size - made, skip=made):
                 world.add_country(code)
             made = size
-            worker = Worker(f"bench-{size}", "--queues", "default", "--all-countries", "--concurrency", "2")
+            worker = CeleryWorker(f"bench-{size}", ["--queues", "default", "--all-countries", "--concurrency", "2"])
             try:
                 time.sleep(2)
                 booked = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -145,3 +146,38 @@ def start_api(name: str, *extra: str) -> tuple[subprocess.Popen, str]:
                 process.kill()
                 raise RuntimeError(f"the API did not start; see {LOG_DIR / name}.log") from None
             time.sleep(0.2)
+
+
+class CeleryWorker:
+    """`celery worker` in a process group of its own, on this run's queues, with the environment of the
+    tests plus `env`; the constructor returns once the worker says it is ready."""
+
+    def __init__(self, name: str, args: list[str], *, app: str = "scheduler", env: dict | None = None) -> None:
+        self.log = LOG_DIR / f"worker-{name}.log"
+        command = [sys.executable, "-m", "celery", "-A", app, "worker", "--loglevel", "INFO", *args]
+        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--hostname", f"{name}@%h"]
+        self.process = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env={**os.environ, **(env or {})},
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while b" ready." not in self.log.read_bytes():
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "worker did not start:\n" + self.log.read_text()[-3000:]
+            time.sleep(0.2)
+
+    def kill(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        """Warm shutdown (nothing left in flight), forced after a minute."""
+        try:
+            self.kill(signal.SIGTERM)
+        except subprocess.TimeoutExpired:
+            self.kill(signal.SIGKILL)

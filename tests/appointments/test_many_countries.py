@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -27,7 +24,7 @@ from scheduler.db import utcnow
 from scheduler.workers import PERIODIC_QUEUE
 from tests.conftest import PASSWORD, clear_tables
 from tests.faults import SwitchableProxy
-from tests.stack import BASE_DIR, LOG_DIR
+from tests.stack import CeleryWorker
 
 COUNTRIES = 60
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -84,36 +81,6 @@ class Stack:
         return response.json()["appointmentId"]
 
 
-class Worker:
-    """`celery worker` as the Procfile runs it, with the settings a user gets (no test overrides)."""
-
-    def __init__(self, name: str, *args: str, env: dict | None = None) -> None:
-        self.log = LOG_DIR / f"worker-{name}.log"
-        command = [sys.executable, "-m", "celery", "-A", "scheduler", "worker", "--loglevel", "INFO", *args]
-        command += ["--without-heartbeat", "--without-gossip", "--without-mingle", "--hostname", f"{name}@%h"]
-        self.process = subprocess.Popen(
-            command,
-            cwd=BASE_DIR,
-            env={**os.environ, **(env or {})},
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 90
-        while b" ready." not in self.log.read_bytes():
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "worker did not start:\n" + self.log.read_text()[-3000:]
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # warm shutdown: nothing left in flight
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-
-
 @pytest.fixture(scope="module")
 def stack(aws_stack):
     """60 countries; the countries worker and the sweeper worker as the Procfile runs them, both
@@ -124,8 +91,9 @@ def stack(aws_stack):
         stack.add_country(code)
     stack.sns = SwitchableProxy(urlsplit(os.environ["AWS_ENDPOINT_URL_SNS"]).port)
     env = {"AWS_ENDPOINT_URL_SNS": stack.sns.url}
-    stack.worker = Worker("countries", "--queues", "default", "--all-countries", "--concurrency", "2", env=env)
-    stack.sweeper = Worker("sweeper", "--queues", PERIODIC_QUEUE, "--concurrency", "1", env=env)
+    # As the Procfile runs them, with the settings a user gets (no test overrides).
+    stack.worker = CeleryWorker("countries", ["--queues", "default", "--all-countries", "--concurrency", "2"], env=env)
+    stack.sweeper = CeleryWorker("sweeper", ["--queues", PERIODIC_QUEUE, "--concurrency", "1"], env=env)
     yield stack
     for worker in (stack.worker, stack.sweeper):
         worker.stop()

@@ -3,8 +3,6 @@
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,39 +14,20 @@ from appointments.models import Event
 from appointments.tasks import process_appointment
 from scheduler import aws
 from tests.appointments.conftest import book, drain, next_local
-from tests.stack import BASE_DIR, LOG_DIR
+from tests.stack import CeleryWorker
 
 MONDAY = 0
 
 
-class Worker:
+class Worker(CeleryWorker):
+    """A solo-pool worker polling fast (1 s long polls), for tests that follow one task closely."""
+
     def __init__(
         self, name: str, queues: list[str], *, app: str = "scheduler", env: dict | None = None, all_countries=False
     ):
-        self.log = LOG_DIR / f"worker-{name}.log"
-        self.log.write_bytes(b"")
-        command = [sys.executable, "-m", "celery", "-A", app, "worker", "--pool", "solo", "--loglevel", "INFO"]
-        command += ["--queues", ",".join(queues), "--without-heartbeat", "--without-gossip", "--without-mingle"]
-        command += ["--all-countries"] if all_countries else []
-        environment = {**os.environ, "SQS_WAIT_TIME_SECONDS": "1", "SQS_POLLING_INTERVAL": "0.2", **(env or {})}
-        self.process = subprocess.Popen(
-            command,
-            cwd=BASE_DIR,
-            env=environment,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while b" ready." not in self.log.read_bytes():
-            assert self.process.poll() is None, self.log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "worker did not start:\n" + self.log.read_text()[-3000:]
-            time.sleep(0.2)
-
-    def kill(self, sig=signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            self.process.wait(timeout=30)
+        args = ["--pool", "solo", "--queues", ",".join(queues)] + (["--all-countries"] if all_countries else [])
+        fast = {"SQS_WAIT_TIME_SECONDS": "1", "SQS_POLLING_INTERVAL": "0.2"}
+        super().__init__(name, args, app=app, env={**fast, **(env or {})})
 
 
 @pytest.fixture
