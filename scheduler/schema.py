@@ -4,3 +4,58 @@
 def strip_optional_slash(endpoints):
     """Routes accept an optional trailing slash; document them without it, as the contract does."""
     return [(path.rstrip("/") or "/", path_regex, method, callback) for path, path_regex, method, callback in endpoints]
+
+
+# What any operation can answer besides its success, by method (see the contract's conventions).
+_ERRORS_BY_METHOD = {
+    "get": (400, 401, 403, 404, 429, 503),
+    "head": (400, 401, 403, 404, 429, 503),
+    "post": (400, 401, 403, 404, 409, 413, 415, 429, 503),
+    "put": (400, 401, 403, 404, 409, 412, 413, 415, 429, 503),
+    "patch": (400, 401, 403, 404, 409, 412, 413, 415, 429, 503),
+    "delete": (400, 401, 403, 404, 409, 412, 429, 503),
+}
+_OPEN_PATHS = ("/health/", "/schema", "/docs")
+_ERROR_TEXT = {
+    400: "Bad input: `{field: [message]}` or `{detail}` naming the field and the reason.",
+    401: "No or bad credentials.",
+    403: "Signed in, but not allowed (or a field this role may not set).",
+    404: "Not found, or not visible to this user.",
+    409: "Conflict: duplicate id, slot taken, invalid state transition, or a referenced record.",
+    412: "If-Match did not match the current version.",
+    413: "The body is larger than MAX_BODY_BYTES.",
+    415: "The body is not JSON.",
+    429: "Throttled: see Retry-After.",
+    503: "A backing service is unavailable: retry after Retry-After.",
+}
+
+
+def document_errors(result, generator, request, public):
+    """Every operation lists the error statuses it can answer, with the DRF error shape, and request
+    bodies refuse unknown fields (`additionalProperties: false`), as the server does."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = {
+        "type": "object",
+        "description": "DRF's error shape: `{\"detail\": \"...\"}` or `{\"field\": [\"message\", ...]}`.",
+        "additionalProperties": True,
+    }
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in _ERRORS_BY_METHOD:
+                continue
+            codes = _ERRORS_BY_METHOD[method]
+            if path.startswith(_OPEN_PATHS):
+                codes = (503,) if path == "/health/ready" else ()
+            responses = operation.setdefault("responses", {})
+            for code in codes:
+                responses.setdefault(
+                    str(code),
+                    {
+                        "description": _ERROR_TEXT[code],
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                )
+    for name, schema in components.items():
+        if name.endswith("Request") and schema.get("type") == "object":
+            schema["additionalProperties"] = False
+    return result

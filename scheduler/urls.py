@@ -43,7 +43,7 @@ urlpatterns = [
     path("", ApiRoot.as_view(), name="api-root"),
     path("", include(router.urls)),
     # Last: whatever no route matched (with DEBUG on too, where Django would show its debug page).
-    re_path(r"^.*$", UnknownPath.as_view(), name="unknown"),
+    re_path(r"^[\s\S]*$", UnknownPath.as_view(), name="unknown"),  # [\s\S]: a path may hold a newline
 ]
 
 handler404 = "scheduler.views.not_found"

@@ -91,15 +91,41 @@ class AuditedView:
         return next(p for p in self.get_permissions() if isinstance(p, IsAllowed))
 
 
+LIST_ACTIONS = {"list", "by_country", "by_doctor", "by_patient", "by_country_and_doctor"}
+
+
+def page_of(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
+    """The list envelope as OpenAPI sees it: `{results: [...], next: cursor or null}`."""
+    name = serializer_class.__name__.removesuffix("Serializer")
+    return inline_serializer(
+        f"{name}Page",
+        {
+            "results": serializer_class(many=True),
+            "next": serializers.CharField(allow_null=True, help_text="The cursor of the next page, or null."),
+        },
+    )
+
+
 class RecordSchema(AutoSchema):
-    """Requests are documented with the action's input serializer, responses with the record's."""
+    """Requests are documented with the action's input serializer, responses with the record's; a
+    list with its envelope and its query parameters."""
 
     def get_response_serializers(self):
         if self.method == "DELETE":
             return None
-        if self.view.action in ("create", "update", "partial_update", "retrieve", "list"):
+        if self.view.action in LIST_ACTIONS:
+            return page_of(self.view.serializer_class)
+        if self.view.action in ("create", "update", "partial_update", "retrieve"):
             return self.view.serializer_class
         return super().get_response_serializers()
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False  # lists answer an envelope object, not a bare array
+
+    def get_override_parameters(self):
+        if self.view.action in LIST_ACTIONS:
+            return [self.view.list_params_class]
+        return super().get_override_parameters()
 
 
 class RecordViewSet(AuditedView, viewsets.GenericViewSet):

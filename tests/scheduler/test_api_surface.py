@@ -29,6 +29,8 @@ def test_an_unknown_path_is_a_json_404_even_with_debug_on(anonymous):
             assert response.status_code == 404
             assert response["Content-Type"] == "application/json"
             assert "No endpoint at /no/such/thing" in response.json()["detail"]
+        newline = anonymous.delete("/patients/a%0Ab")  # not an id; and a newline once reached Django's page
+        assert newline.status_code == 404 and newline["Content-Type"] == "application/json"
         html = anonymous.get("/no/such/thing", HTTP_ACCEPT="text/html")
     assert html.status_code == 404 and b"Django REST framework" in html.content  # DRF's page, not Django's
     assert b"URLconf" not in html.content
