@@ -36,7 +36,7 @@ def document_errors(result, generator, request, public):
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = {
         "type": "object",
-        "description": "DRF's error shape: `{\"detail\": \"...\"}` or `{\"field\": [\"message\", ...]}`.",
+        "description": 'DRF\'s error shape: `{"detail": "..."}` or `{"field": ["message", ...]}`.',
         "additionalProperties": True,
     }
     for path, operations in result.get("paths", {}).items():
