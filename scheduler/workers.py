@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 import click
 from celery import Task, bootsteps
-from celery.signals import beat_init, celeryd_after_setup
+from celery.signals import beat_init, celeryd_after_setup, worker_process_init
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +194,20 @@ class CountryQueues(bootsteps.StartStopStep):
             )
 
 
+def fresh_connections(**kwargs) -> None:
+    """In each forked pool process: drop the AWS connections inherited from the worker's main process
+    (which reads the countries before forking). Two processes on one inherited socket read each
+    other's responses: a country "not found", a Query answered with a GetItem's body."""
+    from scheduler import aws, db
+
+    db.connection.cache_clear()
+    aws.client.cache_clear()
+    for model in db.registered_models():
+        model._connection = None
+
+
 def install(app) -> None:
+    worker_process_init.connect(fresh_connections, weak=False)
     celeryd_after_setup.connect(declare_worker_queues, weak=False)
     beat_init.connect(declare_beat_queues, weak=False)
     app.user_options["worker"].add(
