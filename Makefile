@@ -9,7 +9,7 @@ API_PORT ?= 8000
 DYNAMODB_PORT ?= 4200
 MOTO_PORT ?= 4566
 
-.PHONY: install run test lint format clean-data bench bench-countries
+.PHONY: install run manage test lint format clean-data bench bench-countries
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
@@ -43,6 +43,16 @@ run: install .local/secrets.env
 	@bin/check-ports
 	@echo "Starting DynamoDB Local :$(DYNAMODB_PORT), moto :$(MOTO_PORT), the API on http://localhost:$(API_PORT) and a worker (Ctrl-C stops all)"
 	exec $(BIN)/honcho start
+
+# A management command against the local stack `make run` serves: make manage ARGS="seed_demo".
+manage: export STAGE ?= local
+manage: export DYNAMODB_ENDPOINT ?= http://127.0.0.1:$(DYNAMODB_PORT)
+manage: export AWS_ENDPOINT_URL_SQS ?= http://127.0.0.1:$(MOTO_PORT)
+manage: export AWS_ENDPOINT_URL_SNS ?= http://127.0.0.1:$(MOTO_PORT)
+manage: export AWS_ACCESS_KEY_ID ?= local
+manage: export AWS_SECRET_ACCESS_KEY ?= local
+manage: install .local/secrets.env
+	$(BIN)/python manage.py $(ARGS)
 
 # Tests start their own DynamoDB Local and moto server on free ports (unless endpoints are given).
 test: install
