@@ -25,7 +25,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
 )
 from scheduler import audit
-from scheduler.views import AuditedView, RecordViewSet, paginated_response
+from scheduler.views import AuditedView, EnvelopeSchema, RecordViewSet, page_of, paginated_response
 
 
 def client_address(request) -> str:
@@ -117,8 +117,9 @@ class AuditView(AuditedView, APIView):
 
     access_kind = "audit"
     action = "list"
+    schema = EnvelopeSchema()
 
-    @extend_schema(parameters=[AuditListParams], responses=AuditEntrySerializer(many=True))
+    @extend_schema(parameters=[AuditListParams], responses=page_of(AuditEntrySerializer))
     def get(self, request: Request) -> Response:
         params = AuditListParams(data=request.query_params)
         params.is_valid(raise_exception=True)

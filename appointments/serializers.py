@@ -1,6 +1,7 @@
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import STATES
@@ -27,6 +28,12 @@ class OffsetDateTimeField(serializers.DateTimeField):
         return super().to_internal_value(value.strip())
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
+        "description": "A date-time with an offset or Z, or a date (UTC; `to` includes the whole day).",
+    }
+)
 class BoundField(OffsetDateTimeField):
     """A list bound: a date-time with offset, or a plain date (UTC; `to` includes the whole day)."""
 
@@ -112,6 +119,7 @@ class AppointmentListParams(ListParamsSerializer):
 
 class AvailabilityParams(StrictSerializer):
     ignored_keys = frozenset({"format"})
+    blank_means_left_out = False
 
     vars()["from"] = serializers.DateField(source="first_day", help_text="First local day (in the doctor's zone).")
     to = serializers.DateField(source="last_day", help_text="Last local day (in the doctor's zone), inclusive.")

@@ -8,8 +8,8 @@ def strip_optional_slash(endpoints):
 
 # What any operation can answer besides its success, by method (see the contract's conventions).
 _ERRORS_BY_METHOD = {
-    "get": (400, 401, 403, 404, 429, 503),
-    "head": (400, 401, 403, 404, 429, 503),
+    "get": (400, 401, 403, 404, 414, 429, 503),
+    "head": (400, 401, 403, 404, 414, 429, 503),
     "post": (400, 401, 403, 404, 409, 413, 415, 429, 503),
     "put": (400, 401, 403, 404, 409, 412, 413, 415, 429, 503),
     "patch": (400, 401, 403, 404, 409, 412, 413, 415, 429, 503),
@@ -24,6 +24,7 @@ _ERROR_TEXT = {
     409: "Conflict: duplicate id, slot taken, invalid state transition, or a referenced record.",
     412: "If-Match did not match the current version.",
     413: "The body is larger than MAX_BODY_BYTES.",
+    414: "The query string is longer than the server reads.",
     415: "The body is not JSON.",
     429: "Throttled: see Retry-After.",
     503: "A backing service is unavailable: retry after Retry-After.",
@@ -48,13 +49,13 @@ def document_errors(result, generator, request, public):
                 codes = (503,) if path == "/health/ready" else ()
             responses = operation.setdefault("responses", {})
             for code in codes:
-                responses.setdefault(
-                    str(code),
-                    {
-                        "description": _ERROR_TEXT[code],
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                    },
+                # gunicorn itself answers an over-long request line, in HTML, before the app sees it.
+                content = (
+                    {"text/html": {"schema": {"type": "string"}}}
+                    if code == 414
+                    else {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                 )
+                responses.setdefault(str(code), {"description": _ERROR_TEXT[code], "content": content})
     for name, schema in components.items():
         if name.endswith("Request") and schema.get("type") == "object":
             schema["additionalProperties"] = False

@@ -51,13 +51,21 @@ class StrictSerializer(serializers.Serializer):
     forms and many clients send every field."""
 
     ignored_keys: frozenset[str] = frozenset()
+    # Bodies: yes. Query parameters: no (`?patientId=` is a mistake to point out, not "no filter").
+    blank_means_left_out = True
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields) - self.ignored_keys)
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-            data = {name: value for name, value in data.items() if not self._left_out(name, value)}
+            if self.blank_means_left_out:
+                data = {name: value for name, value in data.items() if not self._left_out(name, value)}
+            else:  # DRF would read `?name=` as absent; the schema says at least one character
+                blank = sorted(name for name, value in data.items() if value == "" and name in self.fields)
+                if blank:
+                    message = "May not be blank: give a value or leave the parameter out."
+                    raise serializers.ValidationError({name: [message] for name in blank})
         return super().to_internal_value(data)
 
     def _left_out(self, name: str, value) -> bool:
@@ -77,5 +85,6 @@ class RecordSerializer(StrictSerializer):
 
 class ListParamsSerializer(StrictSerializer):
     ignored_keys = frozenset({"format"})  # the browsable API's ?format=json|api
+    blank_means_left_out = False
     limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
     cursor = TextField(default=None, max_length=4096)

@@ -14,7 +14,13 @@ from django.http import JsonResponse
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
-from rest_framework.decorators import api_view, permission_classes, renderer_classes, throttle_classes
+from rest_framework.decorators import (
+    api_view,
+    authentication_classes,
+    permission_classes,
+    renderer_classes,
+    throttle_classes,
+)
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -106,7 +112,14 @@ def page_of(serializer_class: type[serializers.Serializer]) -> serializers.Seria
     )
 
 
-class RecordSchema(AutoSchema):
+class EnvelopeSchema(AutoSchema):
+    """Lists answer an envelope object (`page_of`), never a bare array."""
+
+    def _is_list_view(self, serializer=None) -> bool:
+        return False
+
+
+class RecordSchema(EnvelopeSchema):
     """Requests are documented with the action's input serializer, responses with the record's; a
     list with its envelope and its query parameters."""
 
@@ -118,9 +131,6 @@ class RecordSchema(AutoSchema):
         if self.view.action in ("create", "update", "partial_update", "retrieve"):
             return self.view.serializer_class
         return super().get_response_serializers()
-
-    def _is_list_view(self, serializer=None) -> bool:
-        return False  # lists answer an envelope object, not a bare array
 
     def get_override_parameters(self):
         if self.view.action in LIST_ACTIONS:
@@ -327,6 +337,7 @@ def server_error(request) -> JsonResponse:
 
 @extend_schema(responses=inline_serializer("Live", {"status": serializers.CharField()}))
 @api_view(["GET"])
+@authentication_classes([])  # whatever credentials come along (even revoked ones) do not matter here
 @permission_classes([AllowAny])
 @throttle_classes([])  # load balancers poll these
 @renderer_classes([JSONRenderer])
@@ -341,6 +352,7 @@ def health_live(request: Request) -> Response:
     }
 )
 @api_view(["GET"])
+@authentication_classes([])
 @permission_classes([AllowAny])
 @throttle_classes([])
 @renderer_classes([JSONRenderer])

@@ -121,15 +121,20 @@ class LocalStack:
         self.processes.clear()
 
 
-def start_api(name: str, *extra: str) -> tuple[subprocess.Popen, str]:
-    """An API process on this run's tables and a free port (log in .local/test-logs/<name>.log);
-    returns once it answers /health/live."""
+def start_api(name: str, *extra: str, gunicorn: bool = False) -> tuple[subprocess.Popen, str]:
+    """An API process on this run's tables and a free port (log in .local/test-logs/<name>.log),
+    Django's runserver or, with `gunicorn`, the server `make run` uses; returns once it answers
+    /health/live."""
     import requests  # a test dependency; this module also serves conftest before Django is set up
 
     port = free_port()
     log = open(LOG_DIR / f"{name}.log", "wb")  # noqa: SIM115 - kept open for the process' life
+    command = [sys.executable, "manage.py", "runserver", "--noreload", *extra, f"127.0.0.1:{port}"]
+    if gunicorn:
+        command = [str(Path(sys.executable).parent / "gunicorn"), "scheduler.wsgi", "--config"]
+        command += ["scheduler/gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", *extra]
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", *extra, f"127.0.0.1:{port}"],
+        command,
         cwd=BASE_DIR,
         env=os.environ.copy(),
         stdout=log,
