@@ -17,6 +17,12 @@ class OffsetDateTimeField(serializers.DateTimeField):
     """An ISO 8601 date-time that must say its offset (`Z` or `±hh:mm`): a bare local time is
     ambiguous across countries and daylight-saving changes."""
 
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text", "ISO 8601 with an offset or Z, e.g. 2026-12-07T15:00:00Z or 2026-12-07T12:00:00-03:00."
+        )
+        super().__init__(**kwargs)
+
     def to_internal_value(self, value):
         if isinstance(value, str):
             value = _SPACE_OFFSET.sub(r"\1+\2", value.strip())

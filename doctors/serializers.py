@@ -62,7 +62,11 @@ class DoctorSerializer(RecordSerializer):
     name = TextField(max_length=200)
     speciality = TextField(max_length=100)
     countryId = IdField(source="country_id")
-    availableTimes = AvailableTimesField(source="available_times")
+    availableTimes = AvailableTimesField(
+        source="available_times",
+        help_text='Weekly windows in the doctor\'s zone: "Monday 10am-4pm", "Tue 09:00-12:30", or '
+        '{"day": "monday", "start": "10:00", "end": "16:00"}; shown in the object form.',
+    )
     slotMinutes = serializers.IntegerField(source="slot_minutes", min_value=5, max_value=240, default=30)
     timeZone = TextField(
         source="time_zone",

@@ -40,6 +40,7 @@ class IdField(TextField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 64)
         kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("help_text", ID_MESSAGE)
         super().__init__(**kwargs)
         self.validators.append(RegexValidator(ID_PATTERN, ID_MESSAGE))
 
