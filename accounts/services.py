@@ -21,7 +21,7 @@ from countries.models import Country
 from doctors.models import Doctor
 from patients.models import Patient
 from scheduler import audit
-from scheduler.db import Transaction, apply_changes, batch_get, run_transaction, save_record, version_conflict
+from scheduler.db import Transaction, apply_changes, batch_get, run_transaction, save_record
 from scheduler.exceptions import Conflict, InvalidInput
 from scheduler.roles import ADMIN, DOCTOR, PATIENT, ROLES, STAFF
 
@@ -62,6 +62,8 @@ def _check_links(*, role: str, country_ids: set[str] | None, doctor_id: str | No
 
 def linked_country(*, doctor_id: str | None, patient_id: str | None) -> str | None:
     """The country of the doctor or patient a user is linked to (staff may only link their own)."""
+    if not (doctor_id or patient_id):
+        return None  # nothing linked: creating the user says which link it needs
     model, key = (Doctor, doctor_id) if doctor_id else (Patient, patient_id)
     (found,) = batch_get([(model, key)])
     return found.country_id if found else None
@@ -182,7 +184,7 @@ def token_login(*, username: str, password: str, client_address: str) -> IssuedT
     """Check a username and password and issue a token. A wrong password and an unknown user get the
     same answer (and about the same time); failures are limited per username and per address."""
     keys = _failure_keys(username=username, client_address=client_address)
-    _refuse_if_throttled(keys)
+    _reserve_attempt(keys)  # counted before the password is checked, so parallel guesses count too
     user = selectors.user_find(username=username)
     if user is None or not user.active:
         make_password(password)  # the time a real check takes, so that a miss is not faster
@@ -190,8 +192,15 @@ def token_login(*, username: str, password: str, client_address: str) -> IssuedT
     else:
         ok = check_password(password, user.password_hash)
     if not ok:
-        _record_failure(keys, username=username if user else "unknown")
+        audit.record(
+            audit.LOGIN_FAILED,
+            "user",
+            username if user else "unknown",
+            outcome=audit.DENIED,
+            actor=_failed_actor(username if user else "unknown"),
+        )
         raise AuthenticationFailed(BAD_CREDENTIALS)
+    _give_back_attempt(keys)  # a good password is not a failure
     return _issue(user)
 
 
@@ -221,30 +230,40 @@ def _failure_keys(*, username: str, client_address: str) -> list[tuple[str, int,
     ]
 
 
-def _refuse_if_throttled(keys: list[tuple[str, int, int]]) -> None:
-    counters = batch_get([(LoginFailures, key) for key, _, _ in keys])
-    for (key, limit, window_end), counter in zip(keys, counters, strict=True):
-        if counter is not None and counter.failures >= limit:
-            logger.warning("sign-in throttled: %s", key.split("#", 1)[0])  # no username or address in logs
-            raise Throttled(
-                wait=max(1, window_end - int(time.time())), detail="Too many failed sign-ins; wait and retry."
-            )
+def _counter_actions(window_end: int, step: int) -> list:
+    return [
+        LoginFailures.failures.add(step),
+        LoginFailures.expires_at.set(datetime.fromtimestamp(window_end + 60, UTC)),
+    ]
 
 
-def _record_failure(keys: list[tuple[str, int, int]], *, username: str) -> None:
-    """Both counters and the audit entry (action login_failed), in one transaction."""
-    actor = audit.Actor(username, None, (audit.current_actor() or audit.Actor("", None, None)).request_id)
+def _reserve_attempt(keys: list[tuple[str, int, int]]) -> None:
+    """Count this attempt against both limits in one transaction, only while both are under their
+    limit (a conditional update: no two API processes can both slip under it); 429 otherwise."""
 
     def build(tx: Transaction) -> None:
-        for key, _, window_end in keys:
-            counter = LoginFailures(key)
+        for key, limit, window_end in keys:
             tx.update(
-                counter,
-                [
-                    LoginFailures.failures.add(1),
-                    LoginFailures.expires_at.set(datetime.fromtimestamp(window_end + 60, UTC)),
-                ],
+                LoginFailures(key),
+                _counter_actions(window_end, 1),
+                condition=LoginFailures.failures.does_not_exist() | (LoginFailures.failures < limit),
+                on_fail=lambda key=key, window_end=window_end: _throttled(key, window_end),
             )
-        tx.put(audit.entry(audit.LOGIN_FAILED, "user", username, outcome=audit.DENIED, actor=actor))
 
-    run_transaction(build, default_conflict=lambda: version_conflict(None))
+    run_transaction(build, default_conflict=lambda: _throttled(keys[0][0], keys[0][2]))
+
+
+def _throttled(key: str, window_end: int) -> Throttled:
+    logger.warning("sign-in throttled: %s", key.split("#", 1)[0])  # no username or address in logs
+    return Throttled(wait=max(1, window_end - int(time.time())), detail="Too many failed sign-ins; wait and retry.")
+
+
+def _give_back_attempt(keys: list[tuple[str, int, int]]) -> None:
+    run_transaction(
+        lambda tx: [tx.update(LoginFailures(key), _counter_actions(end, -1)) for key, _, end in keys],
+        default_conflict=lambda: Conflict("retry"),
+    )
+
+
+def _failed_actor(username: str) -> audit.Actor:
+    return audit.Actor(username, None, (audit.current_actor() or audit.Actor("", None, None)).request_id)

@@ -168,15 +168,22 @@ class IsAllowed(BasePermission):
         country_id = data.get("country_id")
         if country_id is not None and country_id not in user.country_ids:
             raise denied("countryId", f"'{country_id}' is not one of your countries ({', '.join(user.country_ids)}).")
-        if kind == "appointment" and "doctor_id" in data:
-            from doctors.selectors import doctor_get  # the doctor decides the appointment's country
+        if kind == "appointment" and ("doctor_id" in data or "patient_id" in data):
+            from doctors.models import Doctor
+            from patients.models import Patient
+            from scheduler.db import batch_get
 
-            try:
-                doctor = doctor_get(doctor_id=data["doctor_id"])
-            except NotFound:
-                return data  # the booking itself answers 400 naming doctorId
-            if doctor.country_id not in user.country_ids:
-                raise denied("doctorId", f"Doctor '{doctor.doctor_id}' practises outside your countries.")
+            # The doctor decides the appointment's country; the patient must be one of staff's own
+            # too. A patient outside them reads as missing, so other countries cannot be probed.
+            keys = [(Doctor, data["doctor_id"])] if "doctor_id" in data else []
+            keys += [(Patient, data["patient_id"])] if "patient_id" in data else []
+            for (model, key), found in zip(keys, batch_get(keys), strict=True):
+                if found is None:
+                    continue  # the booking itself answers 400 naming the field
+                if model is Doctor and found.country_id not in user.country_ids:
+                    raise denied("doctorId", f"Doctor '{key}' practises outside your countries.")
+                if model is Patient and found.country_id not in user.country_ids:
+                    raise InvalidInput("patientId", f"Patient '{key}' does not exist.")
         return data
 
     def scope_list(self, request, view, params: dict[str, Any]) -> dict[str, Any]:

@@ -311,8 +311,9 @@ REST_FRAMEWORK = {
 # Requests a client may make, as DRF writes rates ("1200/minute"); empty turns the limit off.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/minute")
 # How many proxies (load balancers) stand before the app: the client address is taken from
-# X-Forwarded-For accordingly. None trusts none of it (REMOTE_ADDR).
-REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=None)
+# X-Forwarded-For accordingly. 0 trusts none of it (the connection's address). (DRF's own default,
+# None, would take whatever X-Forwarded-For a client sends, and let it reset its limits.)
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Medical appointment scheduler",

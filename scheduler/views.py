@@ -79,15 +79,24 @@ class AuditedView:
         return super().finalize_response(request, response, *args, **kwargs)
 
     def handle_exception(self, exc):
-        if getattr(exc, "status_code", None) == status.HTTP_403_FORBIDDEN and getattr(self, "_audit_scope", None):
-            self.audit_denied()
+        if getattr(exc, "status_code", None) == status.HTTP_403_FORBIDDEN:
+            # DRF's cached user: reading `request.user` here could authenticate (and fail) again.
+            user = getattr(getattr(self, "request", None), "_user", None)
+            if getattr(user, "is_authenticated", False):
+                self.audit_denied()  # refusals before the view ran too (the role may not do this at all)
         return super().handle_exception(exc)
 
     def audit_denied(self) -> None:
+        user = self.request.user
+        actor = audit.Actor(user.username, user.role, getattr(self.request._request, "request_id", None))
         # The refusal stands even if its entry cannot be written (audit.record logs that).
         with contextlib.suppress(ServiceUnavailable):
             audit.record(
-                action_kind(self) or "access", self.access_kind or "?", self._object_id() or "*", outcome=audit.DENIED
+                action_kind(self) or "access",
+                self.access_kind or "?",
+                self._object_id() or "*",
+                outcome=audit.DENIED,
+                actor=actor,
             )
 
     def _object_id(self) -> str | None:

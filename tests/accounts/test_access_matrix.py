@@ -218,3 +218,27 @@ class TestFieldsARoleMayNotSet:
         response = world["staff"].post("/appointments", body, format="json")
         assert response.status_code == 403
         assert "doctorId" in response.json()
+
+
+def test_staff_cannot_book_or_probe_patients_of_other_countries(world):
+    staff = world["staff"]
+    taken = world["admin"].get("/appointments/a-pe").json()["appointmentDate"]
+    for patient_id in ("p-pe", "p-nobody"):  # another country's patient reads exactly as a missing one
+        body = {"patientId": patient_id, "doctorId": "d-cl", "appointmentDate": taken}
+        response = staff.post("/appointments", body, format="json")
+        assert response.status_code == 400
+        assert response.json() == {"patientId": [f"Patient '{patient_id}' does not exist."]}
+
+
+def test_a_refusal_of_the_role_itself_is_audited(world):
+    from scheduler.audit import AuditEntry
+
+    assert world["patient"].post("/countries", {"name": "X", "code": "AR"}, format="json").status_code == 403
+    denied = [e for e in AuditEntry.scan() if e.outcome == "denied" and e.actor == "patient-cl"]
+    assert [(e.action, e.object_type) for e in denied] == [("create", "country")]
+
+
+def test_staff_creating_a_patient_user_without_its_patient_is_told_so(world):
+    body = {"username": "new-patient-user", "password": "a long enough passphrase", "role": "patient"}
+    response = world["staff"].post("/users", body, format="json")
+    assert response.status_code == 400 and "patientId" in response.json()

@@ -154,6 +154,29 @@ class TestFailedSignInLimit:
             ]
         assert codes == [401] * 5 + [429] * 2
 
+    def test_forwarded_for_is_not_trusted_without_proxies(self, api):
+        # NUM_PROXIES defaults to 0: a client cannot pose as many addresses to dodge the address limit.
+        with override_settings(LOGIN_FAILURES_PER_ADDRESS=5):
+            codes = [sign_in(f"u-{n}", "guess", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(7)]
+        assert codes == [401] * 5 + [429] * 2
+
+    def test_parallel_guesses_cannot_slip_past_the_limit(self, api):
+        import threading
+
+        codes: list[int] = []
+        barrier = threading.Barrier(20)
+
+        def guess(n: int) -> None:
+            barrier.wait()
+            codes.append(sign_in("admin", f"parallel guess {n}").status_code)
+
+        threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert codes.count(401) == 10 and codes.count(429) == 10  # LOGIN_FAILURES_PER_USERNAME
+
     def test_failures_are_counted_in_dynamodb_and_audited_without_the_password(self, api):
         sign_in("admin", "secret guess 1")
         counters = {c.counter_key.split("#")[0]: c.failures for c in LoginFailures.scan()}
