@@ -124,7 +124,7 @@ class AuditView(AuditedView, APIView):
         params = AuditListParams(data=request.query_params)
         params.is_valid(raise_exception=True)
         page = audit.audit_list(**params.validated_data)
-        return paginated_response(request, AuditEntrySerializer(page.items, many=True).data, page.next)
+        return paginated_response(request, AuditEntrySerializer(page.items, many=True).data, page.next, view=self)
 
 
 # --- The browsable API's sign-in page (Django views, CSRF-protected by CsrfViewMiddleware) ------------

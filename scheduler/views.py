@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from django.http import JsonResponse
+from django.utils.html import format_html
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
@@ -223,7 +224,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         if self.access_kind in AUDITED_READS:
             ids = [str(getattr(item, item._hash_keyname)) for item in page.items]
             audit.record(audit.LIST, self.access_kind, self.list_scope_id(scoped), object_ids=ids)
-        return paginated_response(request, self.output(page.items, many=True).data, page.next)
+        return paginated_response(request, self.output(page.items, many=True).data, page.next, view=self)
 
     def list_scope_id(self, params: dict[str, Any]) -> str:
         """What a listing was of, for its audit entry: the most specific id it was filtered by."""
@@ -279,11 +280,30 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         return self.serializer_class().fields[self.lookup_field].source
 
 
-def paginated_response(request: Request, results: list, next_cursor: str | None) -> Response:
-    """The list envelope, and RFC 8288's `Link: <next page>; rel="next"` when there is one."""
+class NextPageControls:
+    """What the browsable API shows as its page controls (it reads `view.paginator`): a "Next" link."""
+
+    display_page_controls = True
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def get_results(self, data):
+        raise KeyError("results")  # the browsable API then offers no filter form (there is no queryset)
+
+    def to_html(self) -> str:
+        return format_html('<ul class="pager"><li class="next"><a href="{}">Next page &raquo;</a></li></ul>', self.url)
+
+
+def paginated_response(request: Request, results: list, next_cursor: str | None, view=None) -> Response:
+    """The list envelope, and RFC 8288's `Link: <next page>; rel="next"` when there is one (in a
+    browser, a "Next page" link too)."""
     response = Response({"results": results, "next": next_cursor})
     if next_cursor:
-        response["Link"] = f'<{replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)}>; rel="next"'
+        url = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
+        response["Link"] = f'<{url}>; rel="next"'
+        if view is not None:
+            view._paginator = NextPageControls(url)
     return response
 
 

@@ -89,6 +89,18 @@ def test_a_person_signs_in_and_books_through_the_browsable_api(api, api_server, 
     booked = post_raw(page, f"{api_server}/appointments", booking)
     assert "HTTP 201 Created" in booked and '"state": "pending"' in booked
 
+    # The list's next page is a click away, and the root links to every resource.
+    assert "HTTP 201 Created" in post_raw(
+        page, f"{api_server}/countries", {"countryId": "604", "name": "PERU", "code": "PE"}
+    )
+    page.goto(f"{api_server}/countries?limit=1")
+    assert '"countryId": "002"' in page.inner_text(".response-info")
+    page.click("text=Next page")
+    assert '"countryId": "604"' in page.inner_text(".response-info")
+    page.goto(f"{api_server}/")
+    page.click(f"a[href='{api_server}/appointments']")
+    assert '"state": "pending"' in page.inner_text(".response-info")
+
     page.click("a.dropdown-toggle")
     page.click("text=Log out")
     page.wait_for_url(f"{api_server}/auth/login")

@@ -52,9 +52,9 @@ def wait_ready(base: str, process: subprocess.Popen, log: Path, timeout: float =
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()[-3000:]
         try:
-            if requests.get(f"{base}/health/ready", timeout=2).status_code == 200:
+            if requests.get(f"{base}/health/ready", timeout=5).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # still starting, or a busy machine
             pass
         time.sleep(0.5)
     raise AssertionError("not ready in time:\n" + log.read_text()[-3000:])
