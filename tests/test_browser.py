@@ -1,8 +1,10 @@
 """A person in a real browser (headless Chromium from Debian, driven by Playwright through its
 executable path): signs in on the browsable API, creates a country, a doctor and a patient and books
-an appointment through its forms (CSRF-protected), then signs out.
+an appointment through its forms (CSRF-protected), follows a next-page link and the root's links,
+runs one "Try it out" in /docs, then signs out.
 
-`.ci/run` installs Chromium when it is missing; where it cannot be installed this test says why."""
+`make test` (bin/ensure-chromium) installs Chromium when it is missing; where it cannot, this test
+says why."""
 
 import json
 import os
@@ -101,6 +103,17 @@ def test_a_person_signs_in_and_books_through_the_browsable_api(api, api_server, 
     page.click(f"a[href='{api_server}/appointments']")
     assert '"state": "pending"' in page.inner_text(".response-info")
 
+    # /docs (Swagger UI, its files served by the app): "Try it out" on one operation.
+    page.goto(f"{api_server}/docs")
+    operation = page.locator("#operations-health-health_live_retrieve")
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    operation.locator("button.execute").click()
+    answer = operation.locator(".live-responses-table tbody tr.response").first
+    assert answer.locator(".response-col_status").inner_text().strip() == "200"
+    assert '"status": "ok"' in answer.locator(".response-col_description").inner_text()
+
+    page.goto(f"{api_server}/countries")
     page.click("a.dropdown-toggle")
     page.click("text=Log out")
     page.wait_for_url(f"{api_server}/auth/login")
