@@ -126,3 +126,14 @@ def test_null_or_blank_optional_fields_count_as_left_out(api):
     assert response.json()["timeZone"] == "America/Santiago" and response.json()["minNoticeMinutes"] == 60
     refused = api.post("/countries", {"countryId": "003", "name": None, "code": "PE"}, format="json")
     assert refused.status_code == 400 and "name" in refused.json()  # a required field stays required
+
+
+def test_ids_in_the_browsable_api_link_to_their_records(api):
+    api.post("/countries", {"countryId": "002", "name": "CHILE", "code": "CL"}, format="json")
+    page = api.get("/countries", HTTP_ACCEPT="text/html").content.decode()
+    assert '&quot;countryId&quot;: &quot;<a href="/countries/002">002</a>&quot;' in page
+    assert "<script" not in page.split('class="response-info"')[1].split("</pre>")[0]  # the JSON stays text
+    assert api.get("/countries").json()["results"][0]["countryId"] == "002"  # JSON clients see plain JSON
+    api.post("/patients", {"patientId": "p1", "name": "<script>alert(1)</script>", "countryId": "002"}, format="json")
+    patient_page = api.get("/patients/p1", HTTP_ACCEPT="text/html").content.decode()
+    assert "<script>alert(1)" not in patient_page and "&lt;script&gt;alert(1)" in patient_page
