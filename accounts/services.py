@@ -259,10 +259,11 @@ def _throttled(key: str, window_end: int) -> Throttled:
 
 
 def _give_back_attempt(keys: list[tuple[str, int, int]]) -> None:
-    run_transaction(
-        lambda tx: [tx.update(LoginFailures(key), _counter_actions(end, -1)) for key, _, end in keys],
-        default_conflict=lambda: Conflict("retry"),
-    )
+    def build(tx: Transaction) -> None:
+        for key, _, window_end in keys:
+            tx.update(LoginFailures(key), _counter_actions(window_end, -1))
+
+    run_transaction(build, default_conflict=lambda: Conflict("Signing in collided with another attempt; retry."))
 
 
 def _failed_actor(username: str) -> audit.Actor:
