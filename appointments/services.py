@@ -30,8 +30,17 @@ from countries.models import Country
 from countries.selectors import country_policy
 from doctors.models import Doctor
 from patients.models import Patient
-from scheduler.db import Transaction, batch_get, check_if_match, new_id, run_transaction, utcnow, version_conflict
-from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, NotFound
+from scheduler.db import (
+    Transaction,
+    batch_get,
+    check_if_match,
+    new_id,
+    retry_lost_races,
+    run_transaction,
+    utcnow,
+    version_conflict,
+)
+from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, NotFound, VersionConflict
 from scheduler.models import Lock
 
 logger = logging.getLogger(__name__)
@@ -268,7 +277,7 @@ def _commit_change(
         tx.put(
             appointment,
             condition=Appointment.state == previous_state,
-            on_fail=lambda: _changed_meanwhile(if_match),
+            on_fail=lambda: version_conflict(if_match),
         )
         _delete_locks(tx, list(free))
         _put_locks(tx, appointment, list(take))
@@ -279,12 +288,6 @@ def _commit_change(
     if event is not None:
         announce(appointment, event)
     return event
-
-
-def _changed_meanwhile(if_match: int | None) -> Exception:
-    error = version_conflict(if_match)
-    error.field = None if if_match is not None else "version"  # lets a transition be judged again
-    return error
 
 
 def _next_reminder(appointment: Appointment, *, after: datetime) -> datetime | None:
@@ -299,15 +302,13 @@ def appointment_transition(
 ) -> Appointment:
     """Move an appointment along its lifecycle; 409 naming the current state otherwise. When another
     change lands first (the worker scheduling it, say), the move is judged again on the new state."""
-    for attempt in range(3):
-        appointment = appointment if attempt == 0 and appointment else appointment_get(appointment_id=appointment_id)
-        check_if_match(appointment, if_match)
-        try:
-            return _transition(appointment, state, if_match)
-        except Conflict as exc:
-            if if_match is not None or exc.field != "version":
-                raise
-    raise version_conflict(if_match)
+
+    def attempt(n: int) -> Appointment:
+        current = appointment if n == 0 and appointment else appointment_get(appointment_id=appointment_id)
+        check_if_match(current, if_match)
+        return _transition(current, state, if_match)
+
+    return retry_lost_races(attempt)
 
 
 def _transition(appointment: Appointment, state: str, if_match: int | None) -> Appointment:
@@ -398,14 +399,12 @@ def appointment_update(
     """PATCH: a new time (reschedule), a state (transition), or the reason — one kind per request.
     Without If-Match, a change that loses a race to another (the worker scheduling the appointment
     seconds after booking, say) is made again on the new version."""
-    for attempt in range(3):
-        appointment = current if attempt == 0 and current else appointment_get(appointment_id=appointment_id)
-        try:
-            return _update(appointment, dict(changes), if_match)
-        except Conflict as exc:
-            if if_match is not None or exc.field != "version":
-                raise
-    raise version_conflict(if_match)
+
+    def attempt(n: int) -> Appointment:
+        appointment = current if n == 0 and current else appointment_get(appointment_id=appointment_id)
+        return _update(appointment, dict(changes), if_match)
+
+    return retry_lost_races(attempt)
 
 
 def _update(appointment: Appointment, changes: dict, if_match: int | None) -> Appointment:
@@ -456,7 +455,8 @@ def appointment_process(*, appointment_id: str) -> str:
     `pending` → `scheduled`, conditional on the version the processor saw (if the appointment changed
     meanwhile, the processor runs again on the new version). A second delivery of the same task finds
     it no longer pending and changes nothing, so nothing is sent twice."""
-    for _ in range(3):
+
+    def attempt(n: int) -> str:
         try:
             appointment = appointment_get(appointment_id=appointment_id)
         except NotFound:
@@ -465,13 +465,13 @@ def appointment_process(*, appointment_id: str) -> str:
             return f"already {appointment.state}"
         country = country_policy(country_id=appointment.country_id)
         processors.for_country(country.code)(appointment, country)
-        try:
-            _transition(appointment, SCHEDULED, None)
-            return SCHEDULED
-        except Conflict as exc:
-            if exc.field != "version":
-                raise
-    raise Conflict("The appointment kept changing while it was processed; the task will retry.")
+        _transition(appointment, SCHEDULED, None)
+        return SCHEDULED
+
+    try:
+        return retry_lost_races(attempt)
+    except VersionConflict:
+        raise Conflict("The appointment kept changing while it was processed; the task will retry.") from None
 
 
 def _send_task(task, appointment: Appointment, what: str, **kwargs) -> bool:

@@ -27,7 +27,14 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 from ulid import ULID
 
-from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, PreconditionFailed, ServiceUnavailable
+from scheduler.exceptions import (
+    ApplicationError,
+    Conflict,
+    InvalidInput,
+    PreconditionFailed,
+    ServiceUnavailable,
+    VersionConflict,
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -132,7 +139,25 @@ def version_conflict(if_match: int | None) -> ApplicationError:
     """The error for a write whose version condition failed because another write came first."""
     if if_match is not None:
         return PreconditionFailed("The record was changed by another request; fetch it again and retry.")
-    return Conflict("The record was changed by another request at the same time; retry.")
+    return VersionConflict("The record was changed by another request at the same time; retry.")
+
+
+T = TypeVar("T")
+# Times a change that keeps losing races to other writers is judged again before the 409.
+LOST_RACE_ATTEMPTS = 3
+
+
+def retry_lost_races(attempt: Callable[[int], T], *, attempts: int = LOST_RACE_ATTEMPTS) -> T:
+    """Run `attempt(n)` (n = 0, 1, ...) again while it loses a race (VersionConflict): each attempt
+    reads the record afresh and judges the change on what it finds. A client's If-Match pins the
+    version instead, and its mismatch is a 412, never retried here."""
+    for n in range(attempts):
+        try:
+            return attempt(n)
+        except VersionConflict:
+            if n + 1 == attempts:
+                raise
+    raise AssertionError("unreachable")  # attempts >= 1
 
 
 # --- Transactions --------------------------------------------------------------------------------

@@ -51,6 +51,12 @@ class Conflict(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class VersionConflict(Conflict):
+    """409: another write changed the record between this request's read and its write (a lost
+    race, not a wrong request). Without an If-Match, the change may be judged again on the new
+    version: `scheduler.db.retry_lost_races` does that."""
+
+
 class PreconditionFailed(ApplicationError):
     status_code = status.HTTP_412_PRECONDITION_FAILED
 
