@@ -263,6 +263,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 # After an SNS failure, a worker's relay leaves events to the sweep for this long (appointments/outbox.py).
 SNS_BREAKER_SECONDS = env.float("SNS_BREAKER_SECONDS", default=15.0)
+# After a commit, the booking's queue message (and an event's relay) is sent by background threads
+# of the process, after the response: the request does not wait on SQS (scheduler/handoff.py).
+HANDOFF_BACKGROUND = env.bool("HANDOFF_BACKGROUND", default=True)
+HANDOFF_THREADS = env.int("HANDOFF_THREADS", default=2)
+# Hand-offs waiting at most; beyond it a request sends its own (back-pressure instead of memory).
+HANDOFF_QUEUE_SIZE = env.int("HANDOFF_QUEUE_SIZE", default=1000)
+# Seconds a stopping process waits for its hand-offs to go out (the sweeps send what is left).
+HANDOFF_FLUSH_SECONDS = env.float("HANDOFF_FLUSH_SECONDS", default=5.0)
 # Seconds a worker waits between looks for countries created since it started.
 WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=10.0)
 # HTTP connections a worker's SQS polling shares: at least this many, and one per consumed queue

@@ -47,8 +47,12 @@ def book(api, *, at: datetime, patient: str = "0315", doctor: str = "doctor001",
 
 
 def drain(suffix: str) -> list[dict]:
-    """Every message waiting on a queue of this run, removed from it."""
+    """Every message waiting on a queue of this run, removed from it (after this process's
+    hand-offs have gone out)."""
     from scheduler import aws  # not at import: conftests load before the test settings are chosen
+    from scheduler.handoff import handoff
+
+    assert handoff.flush(10)
 
     sqs = aws.client("sqs")
     url = sqs.get_queue_url(QueueName=aws.queue_name(suffix))["QueueUrl"]
