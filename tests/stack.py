@@ -146,7 +146,7 @@ def start_api(name: str, *extra: str, gunicorn: bool = False) -> tuple[subproces
         try:
             if requests.get(f"{url}/health/live", timeout=1).status_code == 200:
                 return process, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
                 raise RuntimeError(f"the API did not start; see {LOG_DIR / name}.log") from None
