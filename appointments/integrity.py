@@ -296,14 +296,17 @@ def integrity_report(*, segments: int = SCAN_SEGMENTS, progress: IO | None = Non
     # 4. Candidates, read again and judged on what is stored now.
     missing_candidates = [appointment_id for appointment_id, h in holders.items() if h.found < h.required]
     holders.clear()
+    counts["rechecked"] = len(missing_candidates) + len(orphan_candidates) + len(event_candidates)
     for appointment_id in missing_candidates:
         problems += _confirm_locks_of(appointment_id, now)
-    for key, owner in orphan_candidates:
-        problems += _confirm_orphan(key, owner, now)
-    for event_id, appointment_id in event_candidates:
-        (appointment,) = batch_get([(Appointment, appointment_id)])
-        if appointment is None:
-            problems.append(Problem(EVENT_WITHOUT_APPOINTMENT, appointment_id=appointment_id, event_id=event_id))
+    problems += _confirm_orphans(orphan_candidates, now)
+    for chunk in _chunks(event_candidates):
+        appointments = _read_many(Appointment, [appointment_id for _, appointment_id in chunk])
+        problems += [
+            Problem(EVENT_WITHOUT_APPOINTMENT, appointment_id=appointment_id, event_id=event_id)
+            for event_id, appointment_id in chunk
+            if appointments[appointment_id] is None
+        ]
     report.problems = sorted(set(problems), key=lambda p: (p.kind, p.appointment_id or "", p.lock_key or ""))
     for problem in report.problems:
         counts[f"problems.{problem.kind}"] += 1
@@ -311,32 +314,72 @@ def integrity_report(*, segments: int = SCAN_SEGMENTS, progress: IO | None = Non
 
 
 def _confirm_locks_of(appointment_id: str, now: datetime) -> list[Problem]:
-    """The lock items of an active appointment, as stored now: missing ones, and ones another holds."""
+    """The lock items of an active appointment, as stored now: missing ones, and ones another holds.
+    The appointment is read before and after its locks: a change between them (its cancellation, say,
+    which deletes its locks) makes the locks read no proof, and the next run judges it again."""
     (appointment,) = batch_get([(Appointment, appointment_id)])
     if appointment is None or not _locks_required(appointment, now):
         return []
-    keys = list(appointment.lock_keys or [])
+    locks = _read_many(Lock, list(appointment.lock_keys or []))
+    wrong = {key: item for key, item in locks.items() if item is None or item.owner != appointment_id}
+    if not wrong:
+        return []
+    (again,) = batch_get([(Appointment, appointment_id)])
+    if again is None or again.version != appointment.version:
+        return []
+    others = _read_many(Appointment, [item.owner for item in wrong.values() if item is not None and item.owner])
     problems = []
-    for key, item in zip(keys, batch_get([(Lock, key) for key in keys]) if keys else [], strict=True):
+    for key, item in wrong.items():
         if item is None:
             problems.append(Problem(MISSING_LOCK, appointment_id=appointment_id, lock_key=key))
-        elif item.owner != appointment_id:
-            (other,) = batch_get([(Appointment, item.owner)]) if item.owner else (None,)
-            # The other appointment's own lock: two bookings of one time. Otherwise an orphan that
-            # stands in the way; once it is deleted, the missing lock can be put back.
-            kind = LOCK_HELD_BY_OTHER if _claims(other, key) else MISSING_LOCK
-            problems.append(Problem(kind, appointment_id=appointment_id, lock_key=key, other=item.owner))
+            continue
+        # The other appointment's own lock: two bookings of one time. Otherwise an orphan that
+        # stands in the way; once it is deleted, the missing lock can be put back.
+        kind = LOCK_HELD_BY_OTHER if _claims(others.get(item.owner), key) else MISSING_LOCK
+        problems.append(Problem(kind, appointment_id=appointment_id, lock_key=key, other=item.owner))
     return problems
 
 
-def _confirm_orphan(key: str, owner: str | None, now: datetime) -> list[Problem]:
-    (item,) = batch_get([(Lock, key)])
-    if item is None or item.owner != owner or (item.expires_at is not None and item.expires_at <= now):
-        return []  # freed, taken over or expired since the Scan
-    (appointment,) = batch_get([(Appointment, owner)]) if owner else (None,)
-    if _claims(appointment, key):
-        return []
-    return [Problem(ORPHANED_LOCK, lock_key=key, other=owner)]
+def _confirm_orphans(candidates: list[tuple[str, str | None]], now: datetime) -> list[Problem]:
+    """The candidate orphans still there, with the same owner, not expired, and not their owner's
+    own. Each lock is read before and after its owner: an owner that freed it meanwhile (a
+    cancellation deletes its locks) leaves it gone at the second read."""
+
+    def suspects(locks: dict, chunk: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+        return [
+            (key, owner)
+            for key, owner in chunk
+            if locks[key] is not None
+            and locks[key].owner == owner
+            and (locks[key].expires_at is None or locks[key].expires_at > now)
+        ]
+
+    problems = []
+    for chunk in _chunks(candidates):
+        chunk = suspects(_read_many(Lock, [key for key, _ in chunk]), chunk)
+        owners = _read_many(Appointment, [owner for _, owner in chunk if owner])
+        chunk = [(key, owner) for key, owner in chunk if not _claims(owners.get(owner), key)]
+        chunk = suspects(_read_many(Lock, [key for key, _ in chunk]), chunk)
+        problems += [Problem(ORPHANED_LOCK, lock_key=key, other=owner) for key, owner in chunk]
+    return problems
+
+
+_READ_BATCH = 100  # keys per BatchGetItem
+
+
+def _chunks(items: list) -> Iterator[list]:
+    for start in range(0, len(items), _READ_BATCH // 2):
+        yield items[start : start + _READ_BATCH // 2]
+
+
+def _read_many(model: type, keys: list[str]) -> dict:
+    """Items by hash key (None where absent), strongly consistent, in BatchGetItems of at most 100."""
+    unique = list(dict.fromkeys(keys))
+    found: dict = {}
+    for start in range(0, len(unique), _READ_BATCH):
+        part = unique[start : start + _READ_BATCH]
+        found.update(zip(part, batch_get([(model, key) for key in part]), strict=True))
+    return found
 
 
 # --- Repairing -----------------------------------------------------------------------------------
