@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from botocore.exceptions import ClientError
 from django.conf import settings
 from pynamodb.models import Model
+from tqdm import tqdm
 
 from scheduler import db
 
@@ -61,6 +62,23 @@ class _Silent:
 
 def no_progress(description: str, total: int | None) -> Progress:
     return _Silent()
+
+
+def progress_bars(stream: Any, *, disable: bool = False) -> ProgressFactory:
+    """tqdm bars on a management command's stdout/stderr. Its OutputWrapper ends every write with a
+    newline unless told otherwise, which would turn each redraw of a bar into a line of its own."""
+
+    class _Unwrapped:
+        def write(self, text: str) -> None:
+            stream.write(text, ending="")
+
+        def flush(self) -> None:
+            stream.flush()
+
+    def bar(description: str, total: int | None) -> Progress:
+        return tqdm(total=total, desc=description, unit="item", disable=disable, file=_Unwrapped())
+
+    return bar
 
 
 # --- DynamoDB JSON <-> JSON lines -----------------------------------------------------------------

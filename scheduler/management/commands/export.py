@@ -1,7 +1,6 @@
 """Write every table to a directory as JSON lines, with a manifest."""
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from scheduler import backup
 
@@ -13,15 +12,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--out", required=True, help="A new (or empty) directory to write the export into.")
+        parser.add_argument(
+            "--out", required=True, metavar="DIR", help="A new (or empty) directory to write the export into."
+        )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (logs, CI).")
 
     def handle(self, *args, out: str, no_progress: bool, **options):
-        def progress(description: str, total: int | None):
-            return tqdm(total=total, desc=description, unit="item", disable=no_progress, file=self.stderr)
-
         try:
-            manifest = backup.export_tables(out, progress=progress)
+            manifest = backup.export_tables(out, progress=backup.progress_bars(self.stderr, disable=no_progress))
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         for name, table in manifest["tables"].items():

@@ -1,7 +1,6 @@
 """Restore an export (`export --out DIR`) into empty tables."""
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from scheduler import backup
 
@@ -16,17 +15,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         # Stored under its own name (`from`, a keyword, read from `options`): call_command matches a
         # required option's keyword argument by dest, so call_command("import", **{"from": DIR}) works.
-        parser.add_argument("--from", required=True, help="The directory an export wrote.")
+        parser.add_argument("--from", required=True, metavar="DIR", help="The directory an export wrote.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (logs, CI).")
 
     def handle(self, *args, no_progress: bool, **options):
         source = options["from"]
 
-        def progress(description: str, total: int | None):
-            return tqdm(total=total, desc=description, unit="item", disable=no_progress, file=self.stderr)
-
         try:
-            written = backup.import_tables(source, progress=progress)
+            written = backup.import_tables(source, progress=backup.progress_bars(self.stderr, disable=no_progress))
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         for name, count in written.items():
