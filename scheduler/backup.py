@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -103,20 +104,25 @@ def _decode(value: Any) -> dict:
     if not isinstance(value, dict) or len(value) != 1:
         raise ValueError(f"an attribute value must be an object with one type key, not {json.dumps(value)[:80]}")
     ((kind, inner),) = value.items()
-    if kind in ("S", "N"):
+    if kind == "S":
         if not isinstance(inner, str):
-            raise ValueError(f"a {kind} value must be a string")
+            raise ValueError("an S value must be a string")
         return value
-    if kind in ("SS", "NS"):
-        if not isinstance(inner, list) or not all(isinstance(v, str) for v in inner):
-            raise ValueError(f"a {kind} value must be a list of strings")
+    if kind == "N":
+        _number(inner)
         return value
+    if kind in ("SS", "NS", "BS"):
+        # What DynamoDB would refuse half-way through the import is refused before it starts.
+        if not isinstance(inner, list) or not inner or len(set(map(str, inner))) != len(inner):
+            raise ValueError(f"a {kind} value must be a non-empty list without repeats")
+        if kind == "SS" and not all(isinstance(v, str) for v in inner):
+            raise ValueError("an SS value must be a list of strings")
+        if kind == "NS":
+            for v in inner:
+                _number(v)
+        return {"BS": [_b64(v) for v in inner]} if kind == "BS" else value
     if kind == "B":
         return {"B": _b64(inner)}
-    if kind == "BS":
-        if not isinstance(inner, list):
-            raise ValueError("a BS value must be a list of base64 strings")
-        return {"BS": [_b64(v) for v in inner]}
     if kind == "BOOL":
         if not isinstance(inner, bool):
             raise ValueError("a BOOL value must be true or false")
@@ -134,6 +140,15 @@ def _decode(value: Any) -> dict:
             raise ValueError("an L value must be a list")
         return {"L": [_decode(v) for v in inner]}
     raise ValueError(f"unknown attribute type {kind!r}")
+
+
+def _number(text: Any) -> None:
+    try:
+        if isinstance(text, str) and Decimal(text).is_finite():
+            return
+    except InvalidOperation:
+        pass
+    raise ValueError(f"{json.dumps(text)[:40]} is not a number (N values are decimal strings)")
 
 
 def _b64(text: Any) -> bytes:
@@ -328,9 +343,9 @@ def read_items(table: TableImport) -> Iterator[tuple[int, dict]]:
                     raise ValueError('each line must be an object {"Item": {...}}')
                 item = {name: _decode(v) for name, v in document["Item"].items()}
                 for attribute in (hash_key, range_key):
-                    if attribute and attribute.attr_type not in item.get(attribute.attr_name, {}):
+                    if attribute and not item.get(attribute.attr_name, {}).get(attribute.attr_type):
                         raise ValueError(
-                            f"the item has no key attribute {attribute.attr_name!r} of type {attribute.attr_type}"
+                            f"the item has no key attribute {attribute.attr_name!r} (a non-empty {attribute.attr_type})"
                         )
             except ValueError as exc:  # json.JSONDecodeError is one
                 raise BackupError(f"{table.path}, line {number}: {exc}") from None
@@ -413,7 +428,16 @@ def _put_all(table: TableImport, bar: Progress) -> int:
     count = 0
     try:
         for chunk in _chunks(read_items(table), db.BATCH_WRITE_LIMIT, table.model):
-            db.batch_put_raw(table.table_name, [item for _, item in chunk])
+            try:
+                db.batch_put_raw(table.table_name, [item for _, item in chunk])
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ValidationException":
+                    raise
+                raise BackupError(
+                    f"{table.path}, lines {chunk[0][0]}-{chunk[-1][0]}: DynamoDB refused these items "
+                    f"({exc.response['Error'].get('Message')}). The lines before them are in {table.table_name}; "
+                    "fix the file and run the import again (it accepts what it wrote)."
+                ) from None
             count += len(chunk)
             bar.update(len(chunk))
     finally:

@@ -163,7 +163,11 @@ def test_import_refuses_a_table_holding_items_not_in_the_export(world, tmp_path)
     [
         ("{not json", "Expecting property name"),
         ('{"Item": {"doctorId": {"S": "d-x"}, "name": {"X": "?"}}}', "unknown attribute type 'X'"),
-        ('{"Item": {"name": {"S": "no key"}}}', "no key attribute 'doctorId' of type S"),
+        ('{"Item": {"name": {"S": "no key"}}}', "no key attribute 'doctorId' (a non-empty S)"),
+        ('{"Item": {"doctorId": {"S": ""}}}', "no key attribute 'doctorId' (a non-empty S)"),
+        ('{"Item": {"doctorId": {"S": "d-x"}, "fee": {"N": "twelve"}}}', '"twelve" is not a number'),
+        ('{"Item": {"doctorId": {"S": "d-x"}, "tags": {"SS": []}}}', "must be a non-empty list without repeats"),
+        ('{"Item": {"doctorId": {"S": "d-x"}, "tags": {"NS": ["1", "1"]}}}', "must be a non-empty list without"),
         ('{"Item": {"doctorId": {"S": "d-x"}, "photo": {"B": "not base64!"}}}', "not valid base64"),
         ('["an", "array"]', 'each line must be an object {"Item": {...}}'),
     ],
@@ -182,6 +186,30 @@ def test_a_corrupt_line_is_named_by_file_and_line_before_anything_is_written(wor
     assert f"{doctors_file}, line 2: " in str(refused.value)
     assert reason in str(refused.value)
     assert all(not items for items in snapshot().values())  # appointments.jsonl, read before, was not written
+
+
+def test_items_dynamodb_refuses_stop_the_import_and_a_fixed_file_finishes_it(world, tmp_path):
+    """Too large an item (over DynamoDB's 400 KB) passes the file check but not the write: the error
+    names the lines, and once the file is fixed the same import runs again over what it wrote."""
+    out = export(tmp_path / "backup")
+    before = snapshot()
+    doctors_file, manifest_file = out / "doctors.jsonl", out / "manifest.json"
+    good_doctors, good_manifest = doctors_file.read_text(), manifest_file.read_text()
+    huge = {"Item": {"doctorId": {"S": "d-huge"}, "notes": {"S": "x" * 500_000}}}
+    doctors_file.write_text(good_doctors + json.dumps(huge) + "\n")
+    manifest = json.loads(good_manifest)
+    manifest["tables"]["doctors"]["items"] += 1
+    manifest_file.write_text(json.dumps(manifest))
+    clear_tables()
+
+    with pytest.raises(CommandError, match=rf"{doctors_file}, lines 1-3: DynamoDB refused these items"):
+        import_(out)
+    assert snapshot()["countries"] == before["countries"]  # tables before doctors were written
+
+    doctors_file.write_text(good_doctors)
+    manifest_file.write_text(good_manifest)
+    import_(out)
+    assert snapshot() == before
 
 
 def test_a_truncated_file_is_refused(empty_tables, tmp_path):
