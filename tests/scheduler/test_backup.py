@@ -38,7 +38,7 @@ def snapshot() -> dict[str, list[dict]]:
     return {
         name: sorted(
             (backup.canonical(item) for item in backup.scan_raw(model.Meta.table_name)),
-            key=lambda item: json.dumps(backup.item_line(item)),
+            key=backup.item_line,
         )
         for name, model in db.tables_by_logical_name().items()
     }
