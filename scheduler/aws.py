@@ -4,8 +4,10 @@ infrastructure bootstrap (tables, queues with dead-letter queues, topic, subscri
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from functools import cache
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -77,19 +79,63 @@ Report = Callable[[str, str], None]  # (what happened: "created" | "found", what
 
 
 def ensure_tables(report: Report, *, wait: bool) -> None:
+    """Create the missing tables; on AWS, also turn point-in-time recovery on for every table
+    (emulators such as DynamoDB Local do not have it)."""
+    recovery = is_aws_endpoint(settings.DYNAMODB_ENDPOINT)
     for model in db.registered_models():
-        name = model.Meta.table_name
-        if model.exists():
-            report("found", f"table {name}")
-            continue
+        _ensure_table(model, report, wait=wait)
+        if recovery:
+            ensure_point_in_time_recovery(model.Meta.table_name, report)
+
+
+def _ensure_table(model, report: Report, *, wait: bool) -> None:
+    name = model.Meta.table_name
+    if model.exists():
+        report("found", f"table {name}")
+        return
+    try:
+        model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
+    except Exception as exc:  # another bootstrap created it in between
+        if "ResourceInUseException" not in repr(exc) and "Table already exists" not in str(exc):
+            raise
+        report("found", f"table {name}")
+        return
+    report("created", f"table {name}")
+
+
+def is_aws_endpoint(endpoint: str | None) -> bool:
+    """Whether an endpoint setting means AWS itself: none (boto3 picks AWS's) or an amazonaws.com
+    host. Anything else is an emulator (DynamoDB Local, moto)."""
+    if not endpoint:
+        return True
+    host = (urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname or "").rstrip(".")
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
+
+
+# A table created a moment ago refuses backups for a while ("Backups are being enabled for the table").
+RECOVERY_ATTEMPTS = 10
+_RECOVERY_NOT_YET = {"ContinuousBackupsUnavailableException", "TableNotFoundException"}
+
+
+def ensure_point_in_time_recovery(table_name: str, report: Report) -> None:
+    """Turn DynamoDB point-in-time recovery on for a table (35 days of restorable history)."""
+    dynamodb = client("dynamodb")
+    for attempt in range(RECOVERY_ATTEMPTS):
         try:
-            model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
-        except Exception as exc:  # another bootstrap created it in between
-            if "ResourceInUseException" not in repr(exc) and "Table already exists" not in str(exc):
+            description = dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
+            status = description.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+            if status in ("ENABLED", "ENABLING"):
+                report("found", f"point-in-time recovery of {table_name}")
+                return
+            dynamodb.update_continuous_backups(
+                TableName=table_name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
+            report("created", f"point-in-time recovery of {table_name}")
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in _RECOVERY_NOT_YET or attempt + 1 == RECOVERY_ATTEMPTS:
                 raise
-            report("found", f"table {name}")
-            continue
-        report("created", f"table {name}")
+            time.sleep(min(2**attempt, 10))
 
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest: dead letters wait for a person

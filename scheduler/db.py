@@ -58,6 +58,13 @@ def registered_models() -> list[type[Model]]:
     return list(_REGISTRY)
 
 
+def tables_by_logical_name() -> dict[str, type[Model]]:
+    """Every registered model under its table's logical name (the key of settings.DYNAMODB_TABLES,
+    the same in every environment, where the real name carries the environment's prefix)."""
+    logical = {real: name for name, real in settings.DYNAMODB_TABLES.items()}
+    return {logical[model.Meta.table_name]: model for model in registered_models()}
+
+
 def table_meta(name: str) -> type:
     """A `Meta` base for a model stored in the table called `name` in settings.DYNAMODB_TABLES."""
     return type(
@@ -331,18 +338,9 @@ def batch_get(keys: list[tuple[type[Model], Any]]) -> list[Model | None]:
         table["Keys"].append({attribute.attr_name: {attribute.attr_type: attribute.serialize(hash_key)}})
         hash_names[model_cls.Meta.table_name] = attribute.attr_name
     found: dict[tuple[str, str], dict] = {}
-    client = connection().client
-    for attempt in range(5):
-        response = client.batch_get_item(RequestItems=request)
-        for table_name, items in response.get("Responses", {}).items():
-            for item in items:
-                found[(table_name, json.dumps(item[hash_names[table_name]], sort_keys=True))] = item
-        request = response.get("UnprocessedKeys") or {}
-        if not request:
-            break
-        time.sleep(0.05 * 2**attempt)
-    if request:
-        raise ServiceUnavailable("The database is busy right now; retry shortly.")
+    for table_name, items in batch_get_raw(request).items():
+        for item in items:
+            found[(table_name, json.dumps(item[hash_names[table_name]], sort_keys=True))] = item
     results: list[Model | None] = []
     for model_cls, hash_key in keys:
         attribute = model_cls._hash_key_attribute()
@@ -350,3 +348,39 @@ def batch_get(keys: list[tuple[type[Model], Any]]) -> list[Model | None]:
         raw = found.get((model_cls.Meta.table_name, key))
         results.append(model_cls.from_raw_data(raw) if raw else None)
     return results
+
+
+def batch_get_raw(request: dict[str, dict]) -> dict[str, list[dict]]:
+    """One BatchGetItem (`RequestItems` as the low-level client takes them, at most 100 keys): the raw
+    items found, by table. Unprocessed keys, if DynamoDB returns any, are asked again."""
+    found: dict[str, list[dict]] = {}
+    client = connection().client
+    for attempt in range(5):
+        response = client.batch_get_item(RequestItems=request)
+        for table_name, items in response.get("Responses", {}).items():
+            found.setdefault(table_name, []).extend(items)
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+        time.sleep(0.05 * 2**attempt)
+    raise ServiceUnavailable("The database is busy right now; retry shortly.")
+
+
+# BatchWriteItem takes at most 25 requests.
+BATCH_WRITE_LIMIT = 25
+
+
+def batch_put_raw(table_name: str, items: list[dict], *, attempts: int = 8) -> None:
+    """Put up to 25 raw items (DynamoDB JSON, as the low-level client takes them) into one table
+    with BatchWriteItem, sending UnprocessedItems again with jittered backoff."""
+    if len(items) > BATCH_WRITE_LIMIT:
+        raise ValueError(f"BatchWriteItem takes at most {BATCH_WRITE_LIMIT} items, not {len(items)}")
+    request = {table_name: [{"PutRequest": {"Item": item}} for item in items]}
+    client = connection().client
+    for attempt in range(attempts):
+        request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+        if not request:
+            return
+        if attempt + 1 < attempts:
+            time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
+    raise ServiceUnavailable("The database is busy right now; retry shortly.")

@@ -1,0 +1,30 @@
+"""Restore an export (`export --out DIR`) into empty tables."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from scheduler import backup
+
+
+class Command(BaseCommand):
+    help = (
+        "Import an export directory into this environment's tables (by logical name, so another prefix is fine). "
+        "Every file is read through and every table checked before anything is written. Tables must be empty, "
+        "or hold only what an earlier run of the same import put there: running it again is harmless."
+    )
+
+    def add_arguments(self, parser):
+        # Stored under its own name (`from`, a keyword, read from `options`): call_command matches a
+        # required option's keyword argument by dest, so call_command("import", **{"from": DIR}) works.
+        parser.add_argument("--from", required=True, metavar="DIR", help="The directory an export wrote.")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar (logs, CI).")
+
+    def handle(self, *args, no_progress: bool, **options):
+        source = options["from"]
+
+        try:
+            written = backup.import_tables(source, progress=backup.progress_bars(self.stderr, disable=no_progress))
+        except backup.BackupError as exc:
+            raise CommandError(str(exc)) from None
+        for name, count in written.items():
+            self.stdout.write(f"{count:>8}  {name}")
+        self.stdout.write(self.style.SUCCESS(f"import done: {sum(written.values())} items in {len(written)} tables"))
