@@ -7,6 +7,8 @@ from rest_framework import serializers
 from appointments.models import STATES
 from appointments.selectors import MAX_DURATION_MINUTES
 from scheduler.serializers import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
     BoundedDateField,
     BoundedDateTimeField,
     IdField,
@@ -28,7 +30,9 @@ class OffsetDateTimeField(BoundedDateTimeField):
 
     def __init__(self, **kwargs):
         kwargs.setdefault(
-            "help_text", "ISO 8601 with an offset or Z, e.g. 2026-12-07T15:00:00Z or 2026-12-07T12:00:00-03:00."
+            "help_text",
+            "ISO 8601 with an offset or Z, e.g. 2026-12-07T15:00:00Z or 2026-12-07T12:00:00-03:00 "
+            f"(years {EARLIEST_YEAR} to {LATEST_YEAR}).",
         )
         super().__init__(**kwargs)
 

@@ -247,6 +247,10 @@ QUERIES = cases(
     path_invalid_utf8_agenda=Case("GET", "/appointments/country/%c0%af", status=404),
     path_null_byte=Case("GET", "/patients/p%00", status=404),
     path_surrogate_escape=Case("GET", "/countries/%ed%a0%80", status=404),
+    path_non_ascii=Case("GET", "/patients/%C3%A9", status=404),
+    unknown_format=Case("GET", "/doctors?format=xml", status=404),
+    unacceptable=Case("GET", "/doctors", status=406, extra={"HTTP_ACCEPT": "application/xml"}),
+    if_match_huge=Case("DELETE", "/countries/002", status=412, extra={"HTTP_IF_MATCH": '"' + "9" * 10_000 + '"'}),
 )
 
 # --- `limit` on every list endpoint -----------------------------------------------------------------
@@ -505,3 +509,11 @@ def test_an_arithmetic_or_decoding_error_from_input_is_a_400(api, monkeypatch, e
     response = api.get("/doctors/d-cl")
     assert response.status_code == 400
     assert response.json()["detail"]
+
+
+def test_a_blank_time_zone_counts_as_left_out(api):
+    """The house rule for optional fields (a form sends every field): "" is no zone, so the
+    country's principal one; only a non-blank name must be an IANA zone."""
+    response = api.post("/countries", {**COUNTRY, "timeZone": ""}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["timeZone"] == "America/Argentina/Buenos_Aires"
