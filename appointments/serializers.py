@@ -6,20 +6,33 @@ from rest_framework import serializers
 
 from appointments.models import STATES
 from appointments.selectors import MAX_DURATION_MINUTES
-from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, StrictSerializer, TextField
+from scheduler.serializers import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    BoundedDateField,
+    BoundedDateTimeField,
+    IdField,
+    ListParamsSerializer,
+    RecordSerializer,
+    StrictSerializer,
+    TextField,
+    check_year,
+)
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$", re.IGNORECASE)
 # In a query string an unencoded "+" arrives as a space: "...T10:00:00 01:00".
 _SPACE_OFFSET = re.compile(r"(T[\d:.]+) (\d{2}(:?\d{2})?)$")
 
 
-class OffsetDateTimeField(serializers.DateTimeField):
+class OffsetDateTimeField(BoundedDateTimeField):
     """An ISO 8601 date-time that must say its offset (`Z` or `±hh:mm`): a bare local time is
     ambiguous across countries and daylight-saving changes."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault(
-            "help_text", "ISO 8601 with an offset or Z, e.g. 2026-12-07T15:00:00Z or 2026-12-07T12:00:00-03:00."
+            "help_text",
+            "ISO 8601 with an offset or Z, e.g. 2026-12-07T15:00:00Z or 2026-12-07T12:00:00-03:00 "
+            f"(years {EARLIEST_YEAR} to {LATEST_YEAR}).",
         )
         super().__init__(**kwargs)
 
@@ -53,6 +66,7 @@ class BoundField(OffsetDateTimeField):
                 day = date.fromisoformat(value.strip())
             except ValueError:
                 raise serializers.ValidationError(f"{value!r} is not a date.") from None
+            check_year(day)  # before a day is added to it
             moment = datetime.combine(day, time(), UTC)
             return moment + timedelta(days=1, microseconds=-1) if self.end_of_day else moment
         return super().to_internal_value(value)
@@ -127,11 +141,5 @@ class AvailabilityParams(StrictSerializer):
     ignored_keys = frozenset({"format"})
     blank_means_left_out = False
 
-    vars()["from"] = serializers.DateField(source="first_day", help_text="First local day (in the doctor's zone).")
-    to = serializers.DateField(source="last_day", help_text="Last local day (in the doctor's zone), inclusive.")
-
-    def validate(self, attrs):
-        for name, day in (("from", attrs["first_day"]), ("to", attrs["last_day"])):
-            if not 2000 <= day.year <= 2200:
-                raise serializers.ValidationError({name: [f"{day} is outside the years 2000 to 2200."]})
-        return attrs
+    vars()["from"] = BoundedDateField(source="first_day", help_text="First local day (in the doctor's zone).")
+    to = BoundedDateField(source="last_day", help_text="Last local day (in the doctor's zone), inclusive.")

@@ -5,6 +5,7 @@ from appointments.timegrid import LOCK_MINUTES
 from countries import reference
 from doctors.schedule import EXAMPLES, ScheduleError, WeeklyWindow, format_clock, parse_available_times
 from scheduler.serializers import (
+    BoundedDateTimeField,
     EmailAddressField,
     IdField,
     ListParamsSerializer,
@@ -47,8 +48,8 @@ class AvailableTimesField(serializers.Field):
 
 
 class BlockedPeriodSerializer(StrictSerializer):
-    start = serializers.DateTimeField()
-    end = serializers.DateTimeField()
+    start = BoundedDateTimeField()
+    end = BoundedDateTimeField()
     reason = TextField(required=False, allow_null=True, allow_blank=True, max_length=200)
 
     def validate(self, attrs):

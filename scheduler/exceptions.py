@@ -67,6 +67,15 @@ class ServiceUnavailable(ApplicationError):
 
 THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
 
+# Input that got past validation and then broke a computation or a DynamoDB call is still the
+# request's fault: a 400, never a 500. Each is logged (type and view, no values) so the validation
+# that missed it can be added where it belongs.
+_UNVALIDATED_INPUT = {
+    OverflowError: "A date or number in the request is out of range.",
+    RecursionError: "The request is nested too deeply.",
+    UnicodeError: "The request holds text that is not valid UTF-8.",
+}
+
 
 def _is_unreachable(exc: BaseException | None) -> bool:
     """True when the root cause is an endpoint that did not answer, not a bad request."""
@@ -89,6 +98,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "The request body is too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    for kind, message in _UNVALIDATED_INPUT.items():
+        if isinstance(exc, kind):
+            return _unvalidated_input(exc, context, message)
+    if isinstance(exc, PynamoDBException) and exc.cause_response_code == "ValidationException":
+        # e.g. a key over DynamoDB's size limits (2048 bytes for a hash key)
+        return _unvalidated_input(
+            exc, context, "A value in the request is too long or malformed to be looked up or stored."
+        )
     if isinstance(exc, PynamoDBException) and getattr(exc, "cause_response_code", None) in THROTTLED:
         return exception_handler(ServiceUnavailable("The database is busy right now; retry shortly."), context)
     if isinstance(exc, (PynamoDBException, BotoCoreError)) and _is_unreachable(exc):
@@ -103,3 +120,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     from rest_framework.views import exception_handler as drf_exception_handler
 
     return drf_exception_handler(exc, context)
+
+
+def _unvalidated_input(exc: Exception, context: dict, message: str) -> Response:
+    view = context.get("view")
+    logger.warning(
+        "Bad input that validation let through: %s in %s", type(exc).__name__, type(view).__name__ if view else "?"
+    )
+    return Response({"detail": message}, status=status.HTTP_400_BAD_REQUEST)

@@ -1,5 +1,6 @@
 """Request-level guards that run before DRF parses anything."""
 
+import io
 import logging
 import re
 import time
@@ -47,6 +48,29 @@ class RequestIdMiddleware:
         return response
 
 
+CHUNKED_BODY_CUT = "scheduler.chunked_body_cut"
+
+
+class ChunkedBodyReader:
+    """WSGI wrapper: a chunked body (no Content-Length) read up to MAX_BODY_BYTES + 1 bytes and
+    handed on with its length, since Django reads only Content-Length bytes (it would see no body
+    at all) and BodySizeLimitMiddleware then refuses one over the limit. Only where the server says
+    the input ends with the body (`wsgi.input_terminated`, as gunicorn does): elsewhere, reading to
+    the end could wait forever."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
+            body = environ["wsgi.input"].read(settings.MAX_BODY_BYTES + 1)
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ[CHUNKED_BODY_CUT] = len(body) > settings.MAX_BODY_BYTES
+        return self.application(environ, start_response)
+
+
 class BodySizeLimitMiddleware:
     """413 for a body larger than MAX_BODY_BYTES, before it is read."""
 
@@ -57,10 +81,13 @@ class BodySizeLimitMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": "The Content-Length header is not a number."}, status=400)
+            length = -1
+        if length < 0:
+            return JsonResponse({"detail": "The Content-Length header is not a whole number of bytes."}, status=400)
         if length > settings.MAX_BODY_BYTES:
+            size = f"more than {settings.MAX_BODY_BYTES}" if request.META.get(CHUNKED_BODY_CUT) else length
             return JsonResponse(
-                {"detail": f"The request body is {length} bytes; the limit is {settings.MAX_BODY_BYTES} bytes."},
+                {"detail": f"The request body is {size} bytes; the limit is {settings.MAX_BODY_BYTES} bytes."},
                 status=413,
             )
         return self.get_response(request)

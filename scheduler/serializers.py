@@ -1,4 +1,7 @@
-"""Serializer pieces every resource shares: strict input, ids, record metadata, list parameters."""
+"""Serializer pieces every resource shares: strict input, ids, date-times, record metadata, list parameters."""
+
+import re
+from datetime import date
 
 from django.core.validators import RegexValidator
 from email_validator import EmailNotValidError, validate_email
@@ -45,6 +48,45 @@ class IdField(TextField):
         self.validators.append(RegexValidator(ID_PATTERN, ID_MESSAGE))
 
 
+# Every date and date-time a client sends lies in these years: the scheduler has nothing before or
+# after them, and arithmetic near year 1 or 9999 (a slot's end, a whole day) overflows.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2200
+
+
+def check_year(value: date) -> None:
+    """`value`: a date or a datetime (which is a date too)."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise serializers.ValidationError(f"{value.isoformat()} is outside the years {EARLIEST_YEAR} to {LATEST_YEAR}.")
+
+
+class BoundedDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time (UTC inside) within EARLIEST_YEAR..LATEST_YEAR."""
+
+    def to_internal_value(self, value):
+        moment = super().to_internal_value(value)
+        check_year(moment)
+        return moment
+
+
+class BoundedDateField(serializers.DateField):
+    """An ISO 8601 date within EARLIEST_YEAR..LATEST_YEAR."""
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        check_year(day)
+        return day
+
+
+class QueryIntegerField(serializers.IntegerField):
+    """An integer as a query string spells it: ASCII digits (Python's int() would also take "+5",
+    " 5", "1_0" or a full-width "５")."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not re.fullmatch(r"-?[0-9]+", data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, so that a misspelt field is an error, not silently lost.
     Read-only fields (as a client echoes them back from a GET) are accepted and ignored. An optional
@@ -87,5 +129,13 @@ class RecordSerializer(StrictSerializer):
 class ListParamsSerializer(StrictSerializer):
     ignored_keys = frozenset({"format"})  # the browsable API's ?format=json|api
     blank_means_left_out = False
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    limit = QueryIntegerField(
+        min_value=1,
+        max_value=MAX_LIMIT,
+        default=DEFAULT_LIMIT,
+        error_messages={
+            key: f"Use a whole number from 1 to {MAX_LIMIT}; {DEFAULT_LIMIT} when left out."
+            for key in ("invalid", "min_value", "max_value", "max_string_length")
+        },
+    )
     cursor = TextField(default=None, max_length=4096)

@@ -299,7 +299,7 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="log" if IS_LOCAL else "sns")
 
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["scheduler.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "scheduler.renderers.LinkedBrowsableAPIRenderer",

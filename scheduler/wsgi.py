@@ -2,5 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from scheduler.middleware import ChunkedBodyReader
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduler.settings")
-application = get_wsgi_application()
+application = ChunkedBodyReader(get_wsgi_application())
