@@ -312,8 +312,9 @@ def measure_capacity(client, first: datetime) -> list[tuple[str, float, float]]:
         assert response.status_code == 201, response.content
     rows.append(("booking: the request", meter.units["read"], meter.units["write"]))
     appointment_id = response.json()["appointmentId"]
+    pending_event = _event_of(appointment_id, "appointment.pending")
     with CapacityMeter() as meter, outbox.relay_inline():
-        outbox.event_publish(event_id=_event_of(appointment_id, "appointment.pending"))
+        outbox.event_publish(event_id=pending_event)
         appointment_process(appointment_id=appointment_id)
     rows.append(("booking: processing + 2 events published", meter.units["read"], meter.units["write"]))
     assert Appointment.get(appointment_id).state == "scheduled"

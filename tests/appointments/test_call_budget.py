@@ -30,6 +30,34 @@ def dynamodb_calls():
         client.meta.events.unregister("before-call.dynamodb", unique_id="call-budget")
 
 
+@pytest.fixture
+def sqs_sends(monkeypatch):
+    """Messages sent to SQS by this process: kombu's (every Celery task goes through its channel's
+    `_put`) and any plain SendMessage on the app's own SQS client; counted after the hand-offs ran."""
+    from kombu.transport.SQS import Channel
+
+    from scheduler import aws
+
+    sent: list[str] = []
+    real_put = Channel._put
+
+    def put(self, queue, message, **kwargs):
+        sent.append(queue)
+        return real_put(self, queue, message, **kwargs)
+
+    monkeypatch.setattr(Channel, "_put", put)
+
+    def count(model, **kwargs):
+        sent.append(model.name)
+
+    client = aws.client("sqs")
+    client.meta.events.register("before-call.sqs.SendMessage", count, unique_id="sends-one")
+    client.meta.events.register("before-call.sqs.SendMessageBatch", count, unique_id="sends-batch")
+    yield sent
+    client.meta.events.unregister("before-call.sqs.SendMessage", unique_id="sends-one")
+    client.meta.events.unregister("before-call.sqs.SendMessageBatch", unique_id="sends-batch")
+
+
 AUTH = ["GetItem"]  # the token
 AUDIT = ["PutItem"]  # the audit entry of a read
 
@@ -40,6 +68,22 @@ def measure(calls: list[str], request) -> list[str]:
     assert response.status_code < 300, response.content
     assert calls[:1] == AUTH, calls
     return list(calls[1:])
+
+
+def test_a_booking_sends_at_most_one_queue_message(clinic, sqs_sends):
+    from scheduler.handoff import handoff
+
+    at = next_local(MONDAY, "10:00")
+    for index in range(3):
+        sqs_sends.clear()
+        response = book(clinic, at=at + timedelta(days=7 * index), appointmentId=f"a-{index}")
+        assert response.status_code == 201, response.content
+        assert handoff.flush(10)
+        assert len(sqs_sends) == 1, sqs_sends
+    # A replayed booking (same appointmentId, same details) sends nothing at all.
+    sqs_sends.clear()
+    assert book(clinic, at=at, appointmentId="a-0").status_code == 200
+    assert handoff.flush(10) and sqs_sends == []
 
 
 def test_call_budget(clinic, dynamodb_calls):
