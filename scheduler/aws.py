@@ -4,6 +4,7 @@ infrastructure bootstrap (tables, queues with dead-letter queues, topic, subscri
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from functools import cache
 
@@ -81,6 +82,7 @@ def ensure_tables(report: Report, *, wait: bool) -> None:
         name = model.Meta.table_name
         if model.exists():
             report("found", f"table {name}")
+            ensure_indexes(model, report)
             continue
         try:
             model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
@@ -90,6 +92,54 @@ def ensure_tables(report: Report, *, wait: bool) -> None:
             report("found", f"table {name}")
             continue
         report("created", f"table {name}")
+
+
+# DynamoDB builds a new GSI from the table's items; a big table takes minutes to hours.
+INDEX_ACTIVE_TIMEOUT_SECONDS = 6 * 3600
+
+
+def ensure_indexes(model, report: Report) -> None:
+    """Add the GSIs the model declares that its existing table lacks: one per UpdateTable (DynamoDB
+    builds one at a time), each waited for until ACTIVE. Indexes the model no longer declares stay
+    (`backfill_keys --drop-old-indexes` removes them, on purpose, never bootstrap)."""
+    dynamodb = client("dynamodb")
+    name = model.Meta.table_name
+    existing = {
+        index["IndexName"]
+        for index in dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    }
+    for index in model._get_schema()["global_secondary_indexes"]:
+        index_name = index["index_name"]
+        if index_name in existing:
+            continue
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index_name,
+                        "KeySchema": index["key_schema"],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        wait_for_index(name, index_name, lambda status: status == "ACTIVE")
+        report("created", f"index {index_name} of table {name}")
+
+
+def wait_for_index(table: str, index_name: str, done: Callable[[str | None], bool]) -> None:
+    """Wait until the index's status (None once it is gone) satisfies `done`."""
+    deadline = time.monotonic() + INDEX_ACTIVE_TIMEOUT_SECONDS
+    while True:
+        indexes = client("dynamodb").describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        status = next((index["IndexStatus"] for index in indexes if index["IndexName"] == index_name), None)
+        if done(status):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"index {index_name} of table {table} is still {status}")
+        time.sleep(1 if status else 0.2)
 
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest: dead letters wait for a person
