@@ -129,6 +129,18 @@ def ensure_indexes(model, report: Report) -> None:
         report("created", f"index {index_name} of table {name}")
 
 
+def drop_index(model, index_name: str) -> bool:
+    """Delete one GSI of the model's table and wait until it is gone; False if it was not there."""
+    dynamodb = client("dynamodb")
+    name = model.Meta.table_name
+    indexes = dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    if not any(index["IndexName"] == index_name for index in indexes):
+        return False
+    dynamodb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index_name}}])
+    wait_for_index(name, index_name, lambda status: status is None)
+    return True
+
+
 def wait_for_index(table: str, index_name: str, done: Callable[[str | None], bool]) -> None:
     """Wait until the index's status (None once it is gone) satisfies `done`."""
     deadline = time.monotonic() + INDEX_ACTIVE_TIMEOUT_SECONDS
