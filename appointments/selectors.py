@@ -153,7 +153,7 @@ def country_appointments(
             day_pages = {shard: page for (when, shard), page in read.items() if when == moment}
             emitted, positions = _merge_day(keys, positions, day_pages, limit - len(results))
             results += emitted
-            if any(position is not None for position in positions.values()):
+            if any(positions.get(str(shard), _FRESH) is not None for shard in range(shards)):
                 break  # the day goes on: the page is full, or a filter left it short
             day, positions = moment + _DAY, {}
             if len(results) >= limit:

@@ -277,3 +277,18 @@ def test_reschedule_moves_the_appointment_to_its_new_day(clinic):
 
     assert listed(monday.astimezone(UTC).date()) == []
     assert listed(wednesday.astimezone(UTC).date()) == ["a-1"]
+
+
+def test_country_listing_a_day_of_single_items_on_separate_shards(clinic):
+    """Each shard holds one item, so no Query leaves a LastEvaluatedKey: the page's limit alone must
+    keep the shards not yet emitted open."""
+    day = (db.utcnow() + timedelta(days=5)).date()
+    by_shard = {}
+    for n in range(100):
+        by_shard.setdefault(db.shard_of(f"s-{n}", settings.COUNTRY_DAY_SHARDS), f"s-{n}")
+    ids = sorted(by_shard.values())
+    for hour, appointment_id in enumerate(ids, start=8):
+        put_appointment(appointment_id, at=day_at(day, hour))
+    for limit in (1, 2, 3):
+        seen, _ = read_all(clinic, f"countryId=002&from={day}&to={day}", limit)
+        assert [a["appointmentId"] for a in seen] == ids
