@@ -119,7 +119,8 @@ def ensure_indexes(model, report: Report) -> None:
                 {
                     "Create": {
                         "IndexName": index_name,
-                        "KeySchema": index["key_schema"],
+                        # DynamoDB wants the hash key first; PynamoDB's schema lists them in any order.
+                        "KeySchema": sorted(index["key_schema"], key=lambda key: key["KeyType"] != "HASH"),
                         "Projection": index["projection"],
                     }
                 }

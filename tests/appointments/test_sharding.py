@@ -4,7 +4,7 @@ The test stage spreads the sparse indexes over SPARSE_INDEX_SHARDS=4 keys (tests
 
 import base64
 import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.conf import settings
@@ -12,7 +12,17 @@ from django.conf import settings
 from appointments import outbox, services
 from appointments.models import PENDING, REMINDER_DUE, SCHEDULED, UNPUBLISHED, Appointment, Event
 from scheduler import db
-from tests.appointments.conftest import book, drain, next_local, z
+from tests.appointments.conftest import (
+    book,
+    day_at,
+    drain,
+    next_local,
+    put_appointment,
+    read_all,
+    set_raw,
+    shards_of,
+    z,
+)
 
 MONDAY, WEDNESDAY = 0, 2
 
@@ -32,62 +42,12 @@ def test_the_test_stage_uses_a_few_shards():
     assert settings.COUNTRY_DAY_SHARDS == 4
 
 
-def put_appointment(appointment_id: str, *, at: datetime, state: str = PENDING, country: str = "002", **extra):
-    """An appointment item written directly (no locks): what the sweeps and listings read."""
-    appointment = Appointment(
-        appointment_id,
-        patient_id="0315",
-        doctor_id="doctor001",
-        country_id=country,
-        appointment_date=at,
-        end_date=at + timedelta(minutes=30),
-        duration_minutes=30,
-    )
-    appointment.set_state(state)
-    if extra.get("reminder"):
-        appointment.set_next_reminder(extra["reminder"])
-    appointment.touch()
-    if extra.get("updated"):
-        appointment.updated_at = extra["updated"]
-    appointment.save()
-    return appointment
-
-
-def set_raw(model, item_id: str, **values) -> None:
-    """Overwrite attributes as an older release wrote them (None removes one)."""
-    table = model.Meta.table_name
-    key = {model._hash_key_attribute().attr_name: {"S": item_id}}
-    sets = {name: value for name, value in values.items() if value is not None}
-    removes = [name for name, value in values.items() if value is None]
-    expression = ""
-    names = {f"#{name}": name for name in values}
-    if sets:
-        expression += "SET " + ", ".join(f"#{name} = :{name}" for name in sets)
-    if removes:
-        expression += " REMOVE " + ", ".join(f"#{name}" for name in removes)
-    kwargs = {"ExpressionAttributeValues": {f":{n}": {"S": v} for n, v in sets.items()}} if sets else {}
-    db.connection().client.update_item(
-        TableName=table, Key=key, UpdateExpression=expression, ExpressionAttributeNames=names, **kwargs
-    )
-
-
-def shards_of(values) -> set[str]:
-    return {value.rsplit("#", 1)[1] for value in values}
-
-
 def queued_ids(suffix: str) -> list[str]:
     ids = []
     for message in drain(suffix):
         body = json.loads(base64.b64decode(message["Body"]))["body"]
         ids.append(json.loads(base64.b64decode(body))[1]["appointment_id"])
     return ids
-
-
-@pytest.fixture
-def quiet(clinic):
-    for suffix in ("default", "notifications", "appointments-cl"):
-        drain(suffix)
-    return clinic
 
 
 def test_requeue_finds_every_stale_pending_appointment_on_every_shard_and_the_legacy_key(quiet):
@@ -165,10 +125,6 @@ def test_without_legacy_keys_the_sweeps_query_only_the_shards(quiet, settings):
 # --- The country listing -------------------------------------------------------------------------
 
 
-def day_at(day, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), UTC)
-
-
 @pytest.fixture
 def country_days(clinic):
     """31 appointments of country 002 over three UTC days (several at the same time, so shards and
@@ -191,20 +147,6 @@ def country_days(clinic):
     keys = {Appointment.get(i).country_day for i in expected}
     assert len({key.rsplit("#", 1)[0] for key in keys}) == 3 and len(shards_of(keys)) >= 3
     return {"first": first, "last": first + timedelta(days=3), "expected": expected}
-
-
-def read_all(api, query: str, limit: int) -> tuple[list[dict], int]:
-    seen, pages, url = [], 0, f"/appointments?{query}&limit={limit}"
-    while url:
-        response = api.get(url)
-        assert response.status_code == 200, response.content
-        page = response.json()
-        assert len(page["results"]) <= limit
-        seen += page["results"]
-        pages += 1
-        assert pages < 100
-        url = f"/appointments?{query}&limit={limit}&cursor={page['next']}" if page["next"] else None
-    return seen, pages
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 5, 7, 50])

@@ -71,7 +71,7 @@ class Command(BaseCommand):
     def _update(self, model, hash_key: str, actions: list, condition) -> bool:
         """One conditional UpdateItem; False when the item changed since it was read."""
         try:
-            db.connection().update_item(model.Meta.table_name, hash_key, actions=actions, condition=condition)
+            model._get_connection().update_item(hash_key, actions=actions, condition=condition)
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 return False
