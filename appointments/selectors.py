@@ -85,12 +85,17 @@ COUNTRY_DEFAULT_DAYS = 31
 COUNTRY_MAX_DAYS = 92
 _DAY = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
+_EARLIEST, _LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def country_window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """The range a country's listing reads: `from` defaults to the start of today (UTC) or to
     COUNTRY_DEFAULT_DAYS before `to`; `to` to COUNTRY_DEFAULT_DAYS after `from`. Over
     COUNTRY_MAX_DAYS is a 400 naming `to`."""
+    for name, bound in (("from", start), ("to", end)):
+        # Days are walked one by one and defaults added: keep clear of datetime's limits.
+        if bound is not None and not _EARLIEST <= bound <= _LATEST:
+            raise InvalidInput(name, f"Give a time between {_EARLIEST.year} and {_LATEST.year}.")
     if start is None:
         start = end - timedelta(days=COUNTRY_DEFAULT_DAYS) if end else datetime.combine(utcnow().date(), time(), UTC)
     if end is None:

@@ -192,6 +192,8 @@ def test_country_listing_window_defaults_and_limits(clinic):
     too_long = clinic.get(f"/appointments?countryId=002&from={today}&to={today + timedelta(days=92)}")
     assert too_long.status_code == 400 and "92 days" in too_long.json()["to"][0]
     assert clinic.get(f"/appointments?countryId=002&from={today}&to={today + timedelta(days=91)}").status_code == 200
+    assert "from" in clinic.get("/appointments?countryId=002&from=9999-12-31").json()  # 400, not an overflow
+    assert "to" in clinic.get("/appointments?countryId=002&to=0001-01-01").json()
     # With a doctor, the doctor's agenda answers, over any range, as before.
     ids = [a["appointmentId"] for a in clinic.get("/appointments?countryId=002&doctorId=doctor001").json()["results"]]
     assert ids == ["past", "soon", "far"]
