@@ -164,7 +164,7 @@ def country_appointments(
             if len(results) >= limit:
                 break
         else:
-            continue
+            continue  # every day of the batch read to its end, with room left: read the next days
         break
     if day > end.date():
         return Page(items=results, next=None)
