@@ -1,11 +1,12 @@
-from datetime import datetime
+from datetime import UTC, datetime
 
+from django.conf import settings
 from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from scheduler.crypto import EncryptedUnicodeAttribute
-from scheduler.db import RecordModel, register, table_meta
+from scheduler.db import RecordModel, register, shard_key, table_meta
 
 PENDING, SCHEDULED, COMPLETED, NO_SHOW, CANCELLED = "pending", "scheduled", "completed", "no_show", "cancelled"
 STATES = (PENDING, SCHEDULED, COMPLETED, NO_SHOW, CANCELLED)
@@ -29,7 +30,7 @@ def _by(index: str, hash_attr: str, hash_name: str) -> type[GlobalSecondaryIndex
 
 
 class ByStateIndex(GlobalSecondaryIndex):
-    """Sparse: only appointments that are still pending carry `pendingKey`."""
+    """Sparse: only appointments that are still pending carry `pendingKey` (`pending#<shard>`)."""
 
     class Meta:
         index_name = "byState"
@@ -40,7 +41,7 @@ class ByStateIndex(GlobalSecondaryIndex):
 
 
 class ByReminderIndex(GlobalSecondaryIndex):
-    """Sparse: only appointments with a reminder still to send carry `reminderKey`."""
+    """Sparse: only appointments with a reminder still to send carry `reminderKey` (`due#<shard>`)."""
 
     class Meta:
         index_name = "byReminder"
@@ -48,6 +49,23 @@ class ByReminderIndex(GlobalSecondaryIndex):
 
     reminder_key = UnicodeAttribute(hash_key=True, attr_name="reminderKey")
     next_reminder_at = UTCDateTimeAttribute(range_key=True, attr_name="nextReminderAt")
+
+
+class ByCountryDayIndex(GlobalSecondaryIndex):
+    """A country's appointments of one UTC day, spread over COUNTRY_DAY_SHARDS keys
+    (`<countryId>#<YYYY-MM-DD>#<shard>`), ordered by time: no country is one hot partition."""
+
+    class Meta:
+        index_name = "byCountryDay"
+        projection = AllProjection()
+
+    country_day = UnicodeAttribute(hash_key=True, attr_name="countryDay")
+    appointment_date = UTCDateTimeAttribute(range_key=True, attr_name="appointmentDate")
+
+
+def country_day_kind(country_id: str, day: str) -> str:
+    """The unsharded part of a countryDay key: shard_key(country_day_kind(...), id, n) is the key."""
+    return f"{country_id}#{day}"
 
 
 @register
@@ -71,31 +89,55 @@ class Appointment(RecordModel):
     # How often the pending sweep enqueued it again (an enqueue lost after commit, or a stuck task).
     requeues = NumberAttribute(default=0)
     reminder_key = UnicodeAttribute(null=True, attr_name="reminderKey")
+    country_day = UnicodeAttribute(null=True, attr_name="countryDay")
 
     by_doctor = _by("byDoctor", "doctorId", "doctor_id")()
     by_patient = _by("byPatient", "patientId", "patient_id")()
-    by_country = _by("byCountry", "countryId", "country_id")()
+    by_country_day = ByCountryDayIndex()
     by_state = ByStateIndex()
     by_reminder = ByReminderIndex()
+    # byCountry (countryId, appointmentDate), the index before byCountryDay, is no longer declared: a
+    # table made before keeps it until `backfill_keys --drop-old-indexes`.
 
     ENCRYPTED = ("reason",)
 
     def set_state(self, state: str) -> None:
         self.state = state
-        self.pending_key = PENDING if state == PENDING else None
         if state not in ACTIVE_STATES:
             self.set_next_reminder(None)
+        self.set_index_keys()
 
     def set_next_reminder(self, moment: datetime | None) -> None:
         self.next_reminder_at = moment
-        self.reminder_key = REMINDER_DUE if moment else None
+        self.set_index_keys()
+
+    def set_index_keys(self) -> None:
+        """The index keys follow from state, reminder time, country and date; every write (a save, a
+        transaction's put) serializes the model, so they are set here, never by hand."""
+        self.pending_key, self.reminder_key, self.country_day = self.index_keys()
+
+    def index_keys(self) -> tuple[str | None, str | None, str | None]:
+        """(pendingKey, reminderKey, countryDay) as this appointment should carry them."""
+        item_id, shards = self.appointment_id, settings.SPARSE_INDEX_SHARDS
+        pending = shard_key(PENDING, item_id, shards) if self.state == PENDING else None
+        reminder = shard_key(REMINDER_DUE, item_id, shards) if self.next_reminder_at else None
+        day = None
+        if self.country_id and self.appointment_date:
+            utc_day = self.appointment_date.astimezone(UTC).date().isoformat()
+            day = shard_key(country_day_kind(self.country_id, utc_day), item_id, settings.COUNTRY_DAY_SHARDS)
+        return pending, reminder, day
+
+    def serialize(self, null_check: bool = True) -> dict:
+        if self.appointment_id is not None:
+            self.set_index_keys()
+        return super().serialize(null_check=null_check)
 
 
 REMINDER_DUE = "due"
 
 
 class ByUnpublishedIndex(GlobalSecondaryIndex):
-    """Sparse: only events not yet published to SNS carry `unpublishedKey`."""
+    """Sparse: only events not yet published to SNS carry `unpublishedKey` (`unpublished#<shard>`)."""
 
     class Meta:
         index_name = "byUnpublished"

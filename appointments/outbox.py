@@ -21,7 +21,7 @@ from django.conf import settings
 from appointments import timegrid
 from appointments.models import UNPUBLISHED, Appointment, Event
 from scheduler import aws
-from scheduler.db import new_id, utcnow
+from scheduler.db import new_id, query_shards, shard_key, sweep_keys, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def event_for(appointment: Appointment, event_type: str, *, occurred_at: datetim
         occurred_at=occurred_at,
         country_id=appointment.country_id,
         body=json.dumps(body, separators=(",", ":")),
-        unpublished_key=UNPUBLISHED,
+        unpublished_key=shard_key(UNPUBLISHED, event_id, settings.SPARSE_INDEX_SHARDS),
     )
 
 
@@ -140,13 +140,19 @@ SWEEP_BATCH = 200
 
 def events_publish_pending(*, now: datetime | None = None) -> int:
     """The sweep: publish the events still unpublished a little after they were written, oldest
-    first. SNS failing stops the run; the next sweep tries again."""
+    first. One Query per shard (in parallel), each for its share of SWEEP_BATCH, so a run publishes
+    at most SWEEP_BATCH events; a shard with more than its share is caught up by the next runs.
+    SNS failing stops the run; the next sweep tries again."""
     cutoff = (now or utcnow()) - SWEEP_GRACE
     published = 0
-    pending = Event.by_unpublished.query(
-        UNPUBLISHED, range_key_condition=Event.occurred_at <= cutoff, limit=SWEEP_BATCH
+    keys = sweep_keys(UNPUBLISHED)
+    share = -(-SWEEP_BATCH // len(keys))
+    pending = query_shards(
+        lambda key: Event.by_unpublished.query(key, range_key_condition=Event.occurred_at <= cutoff, limit=share),
+        keys,
+        order=lambda event: event.occurred_at,
     )
-    for event in pending:
+    for event in pending[:SWEEP_BATCH]:
         try:
             _publish(event)
         except Exception as exc:

@@ -1,14 +1,17 @@
+import heapq
 from datetime import UTC, date, datetime, time, timedelta
-from functools import reduce
+from functools import partial, reduce
 from operator import and_
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
+
 from appointments import timegrid
-from appointments.models import ACTIVE_STATES, Appointment
+from appointments.models import ACTIVE_STATES, Appointment, country_day_kind
 from countries.selectors import country_policy
 from doctors.selectors import doctor_get
-from scheduler.db import Page, paginate, utcnow
+from scheduler.db import Page, decode_cursor, encode_cursor, in_parallel, paginate, shard_keys, utcnow
 from scheduler.exceptions import InvalidInput, NotFound
 
 # Longest booking (the longest slot a doctor may have): with its locks (doctor and patient, one per
@@ -35,16 +38,22 @@ def appointment_list(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> Page:
-    """One Query per page on the most selective GSI given (doctor, patient, country), ordered by
+    """One Query per page on the most selective GSI given (doctor, patient), ordered by
     appointmentDate; the other filters narrow it, so a page can be shorter than `limit` (follow
-    `next`). With no id at all, the admin listing: a paginated Scan, in no particular order."""
+    `next`). A country alone: its days on byCountryDay (country_appointments). With no id at all,
+    the admin listing: a paginated Scan, in no particular order."""
+    if country_id and not doctor_id and not patient_id:
+        return country_appointments(
+            country_id=country_id, state=state, start=start, end=end, limit=limit, cursor=cursor
+        )
     keys = [
         (doctor_id, Appointment.by_doctor, Appointment.doctor_id),
         (patient_id, Appointment.by_patient, Appointment.patient_id),
-        (country_id, Appointment.by_country, Appointment.country_id),
     ]
     given = [key for key in keys if key[0]]
     filters = [attribute == value for value, _, attribute in given[1:]]
+    if country_id:
+        filters.append(Appointment.country_id == country_id)
     if state:
         filters.append(Appointment.state == state)
     when = None
@@ -69,6 +78,170 @@ def appointment_list(
         cursor=cursor,
         scope=scope,
     )
+
+
+# A country's listing reads one range of days: by default the 31 days from today (UTC), at most 92.
+COUNTRY_DEFAULT_DAYS = 31
+COUNTRY_MAX_DAYS = 92
+_DAY = timedelta(days=1)
+_TICK = timedelta(microseconds=1)
+_EARLIEST, _LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def country_window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """The range a country's listing reads: `from` defaults to the start of today (UTC) or to
+    COUNTRY_DEFAULT_DAYS before `to`; `to` to COUNTRY_DEFAULT_DAYS after `from`. Over
+    COUNTRY_MAX_DAYS is a 400 naming `to`."""
+    for name, bound in (("from", start), ("to", end)):
+        # Days are walked one by one and defaults added: keep clear of datetime's limits.
+        if bound is not None and not _EARLIEST <= bound <= _LATEST:
+            raise InvalidInput(name, f"Give a time between {_EARLIEST.year} and {_LATEST.year}.")
+    if start is None:
+        start = end - timedelta(days=COUNTRY_DEFAULT_DAYS) if end else datetime.combine(utcnow().date(), time(), UTC)
+    if end is None:
+        end = start + timedelta(days=COUNTRY_DEFAULT_DAYS) - _TICK
+    if end - start >= timedelta(days=COUNTRY_MAX_DAYS):
+        raise InvalidInput(
+            "to",
+            f"A country's appointments are listed for at most {COUNTRY_MAX_DAYS} days at a time; "
+            "ask for a shorter range from `from` to `to`.",
+        )
+    return start, end
+
+
+def _utc_day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
+
+
+def country_appointments(
+    *, country_id: str, state: str | None, start: datetime | None, end: datetime | None, limit: int, cursor: str | None
+) -> Page:
+    """A country's appointments in appointmentDate order, from byCountryDay. Each UTC day's items are
+    spread over COUNTRY_DAY_SHARDS keys: a page queries the day's shards at once (one Query each, at
+    most `limit` items), merges them by time and emits what no unread item can precede; the cursor
+    keeps each shard's position. While the page has room the next days follow, read 1, 2, 4, ... days
+    at a time (in parallel), up to COUNTRY_LISTING_DAYS_PER_PAGE days per page.
+    Budget: at most COUNTRY_DAY_SHARDS × COUNTRY_LISTING_DAYS_PER_PAGE Queries per page (4 × 31), and
+    COUNTRY_DAY_SHARDS when the first day read fills the page. With `state`, a page can be shorter
+    than `limit` (follow `next`)."""
+    scope = f"country-day|{country_id}|{state}|{start}|{end}"
+    saved = decode_cursor(cursor, scope)
+    if saved:
+        start, end, day, positions = _country_position(saved)
+    else:
+        start, end = country_window(start, end)
+        day, positions = start.date(), {}
+    shards = settings.COUNTRY_DAY_SHARDS
+    results: list[Appointment] = []
+    days_left, batch = settings.COUNTRY_LISTING_DAYS_PER_PAGE, 1
+    while days_left > 0 and day <= end.date() and len(results) < limit:
+        days = [day + n * _DAY for n in range(min(batch, days_left)) if day + n * _DAY <= end.date()]
+        room = limit - len(results)
+        reads = [
+            (moment, str(shard), keys, positions if moment == day else {})
+            for moment in days
+            for keys in [shard_keys(country_day_kind(country_id, moment.isoformat()), shards)]
+            for shard in range(shards)
+            if (positions if moment == day else {}).get(str(shard), _FRESH) is not None
+        ]
+        pages = in_parallel(
+            [
+                partial(_read_shard, keys[int(shard)], at.get(shard), _day_range(moment, start, end), state, room)
+                for moment, shard, keys, at in reads
+            ]
+        )
+        read = {(moment, shard): page for (moment, shard, _, _), page in zip(reads, pages, strict=True)}
+        days_left -= len(days)
+        batch *= 2
+        for moment in days:
+            keys = shard_keys(country_day_kind(country_id, moment.isoformat()), shards)
+            day_pages = {shard: page for (when, shard), page in read.items() if when == moment}
+            emitted, positions = _merge_day(keys, positions, day_pages, limit - len(results))
+            results += emitted
+            if any(positions.get(str(shard), _FRESH) is not None for shard in range(shards)):
+                break  # the day goes on: the page is full, or a filter left it short
+            day, positions = moment + _DAY, {}
+            if len(results) >= limit:
+                break
+        else:
+            continue  # every day of the batch read to its end, with room left: read the next days
+        break
+    if day > end.date():
+        return Page(items=results, next=None)
+    saved = {"w": [start.isoformat(), end.isoformat()], "d": day.isoformat(), "p": positions}
+    return Page(items=results, next=encode_cursor(saved, scope))
+
+
+def _day_range(day: date, start: datetime, end: datetime):
+    """The part of [start, end] on one UTC day, as a range condition on appointmentDate."""
+    lower, upper = max(start, _utc_day_start(day)), min(end, _utc_day_start(day + _DAY) - _TICK)
+    return Appointment.appointment_date.between(lower, upper)
+
+
+def _read_shard(key: str, after: dict | None, condition, state: str | None, room: int) -> tuple[list[dict], dict]:
+    """One Query of one shard: at most `room` raw items from `after` on, and its LastEvaluatedKey."""
+    iterator = Appointment.by_country_day.query(
+        key,
+        range_key_condition=condition,
+        filter_condition=Appointment.state == state if state else None,
+        page_size=room,
+        last_evaluated_key=after,
+    )
+    page = next(iterator.page_iter, None) or {}
+    return page.get("Items", []), iterator.page_iter.last_evaluated_key
+
+
+def _country_position(saved: dict) -> tuple[datetime, datetime, date, dict]:
+    """The window, day and shard positions a cursor carries (signed, so only ours get here)."""
+    try:
+        start, end = (datetime.fromisoformat(value) for value in saved["w"])
+        positions = {str(shard): key for shard, key in saved["p"].items()}
+        if not all(key is None or isinstance(key, dict) for key in positions.values()):
+            raise ValueError(positions)
+        return start, end, date.fromisoformat(saved["d"]), positions
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise InvalidInput("cursor", "This cursor belongs to another listing; start again without a cursor.") from None
+
+
+# A shard's position in the cursor: absent, not read yet; a key, read up to it; None, all read.
+_FRESH = object()
+
+
+def _merge_day(keys: list[str], positions: dict, pages: dict, room: int) -> tuple[list[Appointment], dict]:
+    """Merge one day's shard pages (shard → (raw items, LastEvaluatedKey)). Every unread item of a
+    shard comes at or after the appointmentDate of its LastEvaluatedKey, so the items up to the
+    smallest of those (ties included: the order is by appointmentDate) are emitted, in time order,
+    up to `room`; each shard's new position is after the last of its items emitted."""
+    read_items = {
+        shard: [(Appointment.from_raw_data(raw), shard) for raw in raw_items] for shard, (raw_items, _) in pages.items()
+    }
+    bound = min(
+        (Appointment.appointment_date.deserialize(last["appointmentDate"]["S"]) for _, last in pages.values() if last),
+        default=None,
+    )
+    emitted: list[Appointment] = []
+    last_emitted: dict[str, Appointment] = {}
+    for appointment, shard in heapq.merge(*read_items.values(), key=lambda pair: pair[0].appointment_date):
+        if len(emitted) >= room or (bound is not None and appointment.appointment_date > bound):
+            break
+        emitted.append(appointment)
+        last_emitted[shard] = appointment
+    new_positions = {shard: key for shard, key in positions.items() if shard not in pages}
+    for shard, (_, last) in pages.items():
+        items = read_items[shard]
+        if not items or items[-1][0] is last_emitted.get(shard):
+            new_positions[shard] = last  # all it returned is on the page: go on after what it read
+        elif shard in last_emitted:
+            item = last_emitted[shard]
+            new_positions[shard] = {
+                "countryDay": {"S": keys[int(shard)]},
+                "appointmentDate": {"S": Appointment.appointment_date.serialize(item.appointment_date)},
+                "appointmentId": {"S": item.appointment_id},
+            }
+        elif shard in positions:
+            new_positions[shard] = positions[shard]
+        # else: read from its start, nothing of it emitted: it stays absent (read from the start again)
+    return emitted, new_positions
 
 
 def active_for_doctor(*, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]:

@@ -128,8 +128,19 @@ class AppointmentListParams(ListParamsSerializer):
     patientId = IdField(source="patient_id", required=False)
     state = serializers.ChoiceField(choices=STATES, required=False)
     # `from` is a Python keyword, so the field is declared through the class namespace.
-    vars()["from"] = BoundField(source="start", required=False, help_text="Date-time with offset, or a date (UTC).")
-    to = BoundField(source="end", required=False, end_of_day=True, help_text="Date-time with offset, or a date (UTC).")
+    vars()["from"] = BoundField(
+        source="start",
+        required=False,
+        help_text="Date-time with offset, or a date (UTC). A country's listing (countryId without doctorId or "
+        "patientId) reads at most 92 days; `from` defaults there to the start of today (UTC).",
+    )
+    to = BoundField(
+        source="end",
+        required=False,
+        end_of_day=True,
+        help_text="Date-time with offset, or a date (UTC; the whole day). For a country's listing it defaults "
+        "to 31 days after `from`; a range of 92 days or more is a 400.",
+    )
 
     def validate(self, attrs):
         if attrs.get("start") and attrs.get("end") and attrs["end"] < attrs["start"]:

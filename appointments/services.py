@@ -35,8 +35,10 @@ from scheduler.db import (
     batch_get,
     check_if_match,
     new_id,
+    query_shards,
     retry_lost_races,
     run_transaction,
+    sweep_keys,
     utcnow,
     version_conflict,
 )
@@ -512,14 +514,18 @@ MAX_REQUEUES = 5
 
 
 def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Enqueue again the appointments left pending longer than `older_than` (one Query on byState).
-    Each requeue is recorded on the appointment, which also moves it to the back of the index, so
-    an appointment is enqueued again at most once a minute and at most MAX_REQUEUES times."""
+    """Enqueue again the appointments left pending longer than `older_than` (one Query per shard of
+    byState, in parallel). Each requeue is recorded on the appointment, which also moves it to the
+    back of the index, so an appointment is enqueued again at most once a minute and at most
+    MAX_REQUEUES times."""
     now = utcnow()
     count = 0
-    for appointment in Appointment.by_state.query(
-        PENDING, range_key_condition=Appointment.updated_at <= now - older_than
-    ):
+    stale = query_shards(
+        lambda key: Appointment.by_state.query(key, range_key_condition=Appointment.updated_at <= now - older_than),
+        sweep_keys(PENDING),
+        order=lambda appointment: appointment.updated_at,
+    )
+    for appointment in stale:
         try:
             if appointment.requeues >= MAX_REQUEUES or appointment.appointment_date < now:
                 if appointment.requeues == MAX_REQUEUES:
@@ -543,13 +549,17 @@ def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) 
 
 
 def reminders_send_due(*, now: datetime | None = None) -> int:
-    """Emit one `appointment.reminder` event per reminder time reached (a Query on the sparse
-    byReminder index). Each is a conditional update with its event, so it is sent exactly once."""
+    """Emit one `appointment.reminder` event per reminder time reached (one Query per shard of the
+    sparse byReminder index, in parallel). Each is a conditional update with its event, so it is
+    sent exactly once."""
     now = now or utcnow()
     sent = 0
-    for appointment in Appointment.by_reminder.query(
-        REMINDER_DUE, range_key_condition=Appointment.next_reminder_at <= now
-    ):
+    due_now = query_shards(
+        lambda key: Appointment.by_reminder.query(key, range_key_condition=Appointment.next_reminder_at <= now),
+        sweep_keys(REMINDER_DUE),
+        order=lambda appointment: appointment.next_reminder_at,
+    )
+    for appointment in due_now:
         due = appointment.next_reminder_at
         appointment.set_next_reminder(_next_reminder(appointment, after=max(due, now)))
         if appointment.state != SCHEDULED or appointment.appointment_date <= now:

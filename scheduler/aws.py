@@ -92,6 +92,7 @@ def _ensure_table(model, report: Report, *, wait: bool) -> None:
     name = model.Meta.table_name
     if model.exists():
         report("found", f"table {name}")
+        ensure_indexes(model, report)
         return
     try:
         model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
@@ -136,6 +137,67 @@ def ensure_point_in_time_recovery(table_name: str, report: Report) -> None:
             if exc.response["Error"]["Code"] not in _RECOVERY_NOT_YET or attempt + 1 == RECOVERY_ATTEMPTS:
                 raise
             time.sleep(min(2**attempt, 10))
+
+
+# DynamoDB builds a new GSI from the table's items; a big table takes minutes to hours.
+INDEX_ACTIVE_TIMEOUT_SECONDS = 6 * 3600
+
+
+def ensure_indexes(model, report: Report) -> None:
+    """Add the GSIs the model declares that its existing table lacks: one per UpdateTable (DynamoDB
+    builds one at a time), each waited for until ACTIVE. Indexes the model no longer declares stay
+    (`backfill_keys --drop-old-indexes` removes them, on purpose, never bootstrap)."""
+    dynamodb = client("dynamodb")
+    name = model.Meta.table_name
+    existing = {
+        index["IndexName"]
+        for index in dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    }
+    for index in model._get_schema()["global_secondary_indexes"]:
+        index_name = index["index_name"]
+        if index_name in existing:
+            continue
+        dynamodb.update_table(
+            TableName=name,
+            AttributeDefinitions=index["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index_name,
+                        # DynamoDB wants the hash key first; PynamoDB's schema lists them in any order.
+                        "KeySchema": sorted(index["key_schema"], key=lambda key: key["KeyType"] != "HASH"),
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
+        wait_for_index(name, index_name, lambda status: status == "ACTIVE")
+        report("created", f"index {index_name} of table {name}")
+
+
+def drop_index(model, index_name: str) -> bool:
+    """Delete one GSI of the model's table and wait until it is gone; False if it was not there."""
+    dynamodb = client("dynamodb")
+    name = model.Meta.table_name
+    indexes = dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
+    if not any(index["IndexName"] == index_name for index in indexes):
+        return False
+    dynamodb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index_name}}])
+    wait_for_index(name, index_name, lambda status: status is None)
+    return True
+
+
+def wait_for_index(table: str, index_name: str, done: Callable[[str | None], bool]) -> None:
+    """Wait until the index's status (None once it is gone) satisfies `done`."""
+    deadline = time.monotonic() + INDEX_ACTIVE_TIMEOUT_SECONDS
+    while True:
+        indexes = client("dynamodb").describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        status = next((index["IndexStatus"] for index in indexes if index["IndexName"] == index_name), None)
+        if done(status):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"index {index_name} of table {table} is still {status}")
+        time.sleep(1 if status else 0.2)
 
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest: dead letters wait for a person

@@ -66,3 +66,78 @@ def drain(suffix: str) -> list[dict]:
         for message in messages:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         found += messages
+
+
+# --- Items written directly, for the sweeps and listings over sharded indexes -------------------
+
+
+def put_appointment(appointment_id: str, *, at: datetime, state: str = "pending", country: str = "002", **extra):
+    """An appointment item written directly (no locks): what the sweeps and listings read."""
+    from appointments.models import Appointment  # not at import: see drain()
+
+    appointment = Appointment(
+        appointment_id,
+        patient_id="0315",
+        doctor_id="doctor001",
+        country_id=country,
+        appointment_date=at,
+        end_date=at + timedelta(minutes=30),
+        duration_minutes=30,
+    )
+    appointment.set_state(state)
+    if extra.get("reminder"):
+        appointment.set_next_reminder(extra["reminder"])
+    appointment.touch()
+    if extra.get("updated"):
+        appointment.updated_at = extra["updated"]
+    appointment.save()
+    return appointment
+
+
+def set_raw(model, item_id: str, **values) -> None:
+    """Overwrite attributes as an older release wrote them (None removes one)."""
+    from scheduler import db
+
+    table = model.Meta.table_name
+    key = {model._hash_key_attribute().attr_name: {"S": item_id}}
+    sets = {name: value for name, value in values.items() if value is not None}
+    removes = [name for name, value in values.items() if value is None]
+    expression = ""
+    names = {f"#{name}": name for name in values}
+    if sets:
+        expression += "SET " + ", ".join(f"#{name} = :{name}" for name in sets)
+    if removes:
+        expression += " REMOVE " + ", ".join(f"#{name}" for name in removes)
+    kwargs = {"ExpressionAttributeValues": {f":{n}": {"S": v} for n, v in sets.items()}} if sets else {}
+    db.connection().client.update_item(
+        TableName=table, Key=key, UpdateExpression=expression, ExpressionAttributeNames=names, **kwargs
+    )
+
+
+def shards_of(values) -> set[str]:
+    return {value.rsplit("#", 1)[1] for value in values}
+
+
+@pytest.fixture
+def quiet(clinic):
+    for suffix in ("default", "notifications", "appointments-cl"):
+        drain(suffix)
+    return clinic
+
+
+def day_at(day, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), UTC)
+
+
+def read_all(api, query: str, limit: int) -> tuple[list[dict], int]:
+    seen, pages, url = [], 0, f"/appointments?{query}&limit={limit}"
+    while url:
+        response = api.get(url)
+        assert response.status_code == 200, response.content
+        page = response.json()
+        assert len(page["results"]) <= limit
+        seen += page["results"]
+        pages += 1
+        assert pages < 100
+        url = f"/appointments?{query}&limit={limit}&cursor={page['next']}" if page["next"] else None
+    return seen, pages

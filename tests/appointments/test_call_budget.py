@@ -4,7 +4,7 @@ the app uses. A regression guard: a new read per request shows up here.
 Every request starts with one GetItem of its token (authentication), and a read of an appointment or
 patient ends with one PutItem of its audit entry; a write's audit entry is inside its transaction."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -116,3 +116,22 @@ def test_call_budget(clinic, dynamodb_calls):
     # The admin listing is the one place a Scan is allowed.
     assert measure(dynamodb_calls, lambda: clinic.get("/appointments")) == ["Scan", *AUDIT]
     assert measure(dynamodb_calls, lambda: clinic.get("/appointments?state=completed&limit=1")) == ["Scan", *AUDIT]
+
+
+def test_country_listing_budget(clinic, dynamodb_calls, settings):
+    """A country's listing page: one Query per shard of each UTC day it reads (COUNTRY_DAY_SHARDS),
+    at most COUNTRY_LISTING_DAYS_PER_PAGE days; a page that the first day fills costs one day."""
+    shards = settings.COUNTRY_DAY_SHARDS
+    at = next_local(MONDAY, "10:00")
+    for n in range(3):
+        assert book(clinic, at=at + timedelta(minutes=30 * n), appointmentId=f"a-{n}").status_code == 201
+    day = at.astimezone(UTC).date()
+    one_day = f"/appointments?countryId=002&from={day}&to={day}&limit=2"
+    assert measure(dynamodb_calls, lambda: clinic.get(one_day)) == ["Query"] * shards + AUDIT
+    cursor = clinic.get(one_day).json()["next"]
+    following = measure(dynamodb_calls, lambda: clinic.get(f"{one_day}&cursor={cursor}"))
+    assert following[-1:] == AUDIT and set(following[:-1]) == {"Query"} and len(following) - 1 <= shards
+    # An empty range reads every day it may on one page: the most a page costs.
+    quiet = f"/appointments?countryId=002&from={day + timedelta(days=1)}&to={day + timedelta(days=40)}"
+    longest = measure(dynamodb_calls, lambda: clinic.get(quiet))
+    assert longest == ["Query"] * shards * settings.COUNTRY_LISTING_DAYS_PER_PAGE + AUDIT
