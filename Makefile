@@ -9,7 +9,7 @@ API_PORT ?= 8000
 DYNAMODB_PORT ?= 4200
 MOTO_PORT ?= 4566
 
-.PHONY: install run manage test lint format clean-data bench bench-countries
+.PHONY: install run manage test lint format clean-data bench bench-countries capacity
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
@@ -67,6 +67,10 @@ bench: install
 # pending → scheduled with 10, 60 and 120 countries on one worker, and the worker's memory.
 bench-countries: install
 	$(BIN)/python bench/countries.py
+
+# The busiest key of every table and index at 10,000 bookings/s, and the month's cost (arithmetic only).
+capacity: install
+	$(BIN)/python bench/capacity.py $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -182,17 +182,21 @@ DYNAMODB_TABLES = {
 }
 
 # Sparse indexes (byState, byReminder, byUnpublished) spread their items over this many partition
-# keys (`pending#17`): 128 keeps the hottest (byUnpublished) under half of a partition's 1,000 writes/s
-# at 10,000 bookings/s. Changing it moves items to other keys: run `manage.py backfill_keys` after.
-SPARSE_INDEX_SHARDS = env.int("SPARSE_INDEX_SHARDS", default=128)
+# keys (`pending#17`). `make capacity` (bench/capacity.py): 256 keeps the hottest (byUnpublished) under
+# half of a partition's 1,000 writes/s at 10,000 bookings/s; the local stages have a handful of
+# bookings and use 8. Changing it moves items to other keys: run `manage.py backfill_keys` after.
+SPARSE_INDEX_SHARDS = env.int("SPARSE_INDEX_SHARDS", default=8 if IS_LOCAL else 256)
 # The sweeps also read the pre-sharding constant keys ("pending", "due", "unpublished") until
 # `backfill_keys` has rewritten every item and no process writes them any more; then set it false.
 SPARSE_INDEX_LEGACY_KEYS = env.bool("SPARSE_INDEX_LEGACY_KEYS", default=True)
-# A country's appointments of one UTC day are spread over this many keys of byCountryDay.
-COUNTRY_DAY_SHARDS = env.int("COUNTRY_DAY_SHARDS", default=4)
-# Days one page of a country's listing reads at most (each costs COUNTRY_DAY_SHARDS Queries); the
-# default reaches across the listing's default range of 31 days, so a quiet country fills one page.
-COUNTRY_LISTING_DAYS_PER_PAGE = env.int("COUNTRY_LISTING_DAYS_PER_PAGE", default=31)
+# A country's appointments of one UTC day are spread over this many keys of byCountryDay: 32 keep
+# today's key of a country with 3,000 bookings/s (reminders and completions rewrite its entries)
+# under half its limit (`make capacity`); 4 locally.
+COUNTRY_DAY_SHARDS = env.int("COUNTRY_DAY_SHARDS", default=4 if IS_LOCAL else 32)
+# Days one page of a country's listing reads at most (each costs COUNTRY_DAY_SHARDS Queries): locally
+# the listing's whole default range of 31 days, so a quiet country fills one page; with 32 shards a
+# week (at most 224 Queries for a page over an empty week; follow `next`).
+COUNTRY_LISTING_DAYS_PER_PAGE = env.int("COUNTRY_LISTING_DAYS_PER_PAGE", default=31 if IS_LOCAL else 7)
 # Threads one reader uses to query the shards of an index at once.
 SHARD_QUERY_THREADS = env.int("SHARD_QUERY_THREADS", default=8)
 
