@@ -1,4 +1,3 @@
-import heapq
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial, reduce
 from operator import and_
@@ -11,7 +10,17 @@ from appointments import timegrid
 from appointments.models import ACTIVE_STATES, Appointment, country_day_kind
 from countries.selectors import country_policy
 from doctors.selectors import doctor_get
-from scheduler.db import Page, decode_cursor, encode_cursor, in_parallel, paginate, shard_keys, utcnow
+from scheduler.db import (
+    Page,
+    decode_cursor,
+    encode_cursor,
+    in_parallel,
+    merge_shard_pages,
+    paginate,
+    query_page,
+    shard_keys,
+    utcnow,
+)
 from scheduler.exceptions import InvalidInput, NotFound
 
 # Longest booking (the longest slot a doctor may have): with its locks (doctor and patient, one per
@@ -154,9 +163,8 @@ def country_appointments(
         days_left -= len(days)
         batch *= 2
         for moment in days:
-            keys = shard_keys(country_day_kind(country_id, moment.isoformat()), shards)
             day_pages = {shard: page for (when, shard), page in read.items() if when == moment}
-            emitted, positions = _merge_day(keys, positions, day_pages, limit - len(results))
+            emitted, positions = _merge_day(day_pages, positions, limit - len(results))
             results += emitted
             if any(positions.get(str(shard), _FRESH) is not None for shard in range(shards)):
                 break  # the day goes on: the page is full, or a filter left it short
@@ -180,15 +188,14 @@ def _day_range(day: date, start: datetime, end: datetime):
 
 def _read_shard(key: str, after: dict | None, condition, state: str | None, room: int) -> tuple[list[dict], dict]:
     """One Query of one shard: at most `room` raw items from `after` on, and its LastEvaluatedKey."""
-    iterator = Appointment.by_country_day.query(
+    return query_page(
+        Appointment.by_country_day.query,
         key,
+        after=after,
+        page_size=room,
         range_key_condition=condition,
         filter_condition=Appointment.state == state if state else None,
-        page_size=room,
-        last_evaluated_key=after,
     )
-    page = next(iterator.page_iter, None) or {}
-    return page.get("Items", []), iterator.page_iter.last_evaluated_key
 
 
 def _country_position(saved: dict) -> tuple[datetime, datetime, date, dict]:
@@ -207,41 +214,17 @@ def _country_position(saved: dict) -> tuple[datetime, datetime, date, dict]:
 _FRESH = object()
 
 
-def _merge_day(keys: list[str], positions: dict, pages: dict, room: int) -> tuple[list[Appointment], dict]:
-    """Merge one day's shard pages (shard → (raw items, LastEvaluatedKey)). Every unread item of a
-    shard comes at or after the appointmentDate of its LastEvaluatedKey, so the items up to the
-    smallest of those (ties included: the order is by appointmentDate) are emitted, in time order,
-    up to `room`; each shard's new position is after the last of its items emitted."""
-    read_items = {
-        shard: [(Appointment.from_raw_data(raw), shard) for raw in raw_items] for shard, (raw_items, _) in pages.items()
-    }
-    bound = min(
-        (Appointment.appointment_date.deserialize(last["appointmentDate"]["S"]) for _, last in pages.values() if last),
-        default=None,
+def _merge_day(pages: dict, positions: dict, room: int) -> tuple[list[Appointment], dict]:
+    """Merge one day's shard pages (shard → (raw items, LastEvaluatedKey)) in appointmentDate order,
+    up to `room`, and the shards' new positions (scheduler.db.merge_shard_pages)."""
+    emitted, new_positions = merge_shard_pages(
+        pages,
+        positions,
+        room=room,
+        sort_name="appointmentDate",
+        key_names=("countryDay", "appointmentDate", "appointmentId"),
     )
-    emitted: list[Appointment] = []
-    last_emitted: dict[str, Appointment] = {}
-    for appointment, shard in heapq.merge(*read_items.values(), key=lambda pair: pair[0].appointment_date):
-        if len(emitted) >= room or (bound is not None and appointment.appointment_date > bound):
-            break
-        emitted.append(appointment)
-        last_emitted[shard] = appointment
-    new_positions = {shard: key for shard, key in positions.items() if shard not in pages}
-    for shard, (_, last) in pages.items():
-        items = read_items[shard]
-        if not items or items[-1][0] is last_emitted.get(shard):
-            new_positions[shard] = last  # all it returned is on the page: go on after what it read
-        elif shard in last_emitted:
-            item = last_emitted[shard]
-            new_positions[shard] = {
-                "countryDay": {"S": keys[int(shard)]},
-                "appointmentDate": {"S": Appointment.appointment_date.serialize(item.appointment_date)},
-                "appointmentId": {"S": item.appointment_id},
-            }
-        elif shard in positions:
-            new_positions[shard] = positions[shard]
-        # else: read from its start, nothing of it emitted: it stays absent (read from the start again)
-    return emitted, new_positions
+    return [Appointment.from_raw_data(raw) for raw in emitted], new_positions
 
 
 def active_for_doctor(*, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]:

@@ -9,6 +9,7 @@ with the same host and region (PynamoDB issue #809).
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import random
 import time
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
 
@@ -325,6 +327,111 @@ def query_shards(query: Callable[[str], Iterable[M]], keys: list[str], *, order:
     """`query(key)` for every shard key, in parallel, merged in `order` (each shard comes oldest first)."""
     per_shard = in_parallel([lambda key=key: list(query(key)) for key in keys])
     return sorted((item for items in per_shard for item in items), key=order)
+
+
+# --- Reading sharded keys page by page -------------------------------------------------------------
+# A listing over several keys of one index keeps each key's position in its cursor: absent, not read
+# yet; a LastEvaluatedKey, read up to it; None, read to its end.
+_FRESH = object()
+
+
+def query_page(
+    query: Callable[..., Any], key: str, *, after: dict | None, page_size: int, **kwargs: Any
+) -> tuple[list[dict], dict | None]:
+    """One Query of one key: at most `page_size` raw items from `after` on, and its LastEvaluatedKey."""
+    iterator = query(key, page_size=page_size, last_evaluated_key=after, **kwargs)
+    page = next(iterator.page_iter, None) or {}
+    return page.get("Items", []), iterator.page_iter.last_evaluated_key
+
+
+def _sort_value(raw: dict, name: str) -> Any:
+    """An attribute's value as DynamoDB orders a range key: strings by their bytes, numbers by value."""
+    (kind, value), *_ = raw[name].items()
+    return Decimal(value) if kind == "N" else value
+
+
+def merge_shard_pages(
+    pages: dict[str, tuple[list[dict], dict | None]],
+    positions: dict[str, dict | None],
+    *,
+    room: int,
+    sort_name: str,
+    key_names: tuple[str, ...],
+    descending: bool = False,
+) -> tuple[list[dict], dict[str, dict | None]]:
+    """Merge one page of each key read (key → (raw items in the index's order, LastEvaluatedKey)) by
+    the range key `sort_name`. A key's unread items all come after its LastEvaluatedKey, so only the
+    items up to the nearest of those (ties included) may be emitted, up to `room`; each key's new
+    position is after the last of its items emitted (`key_names`: the attributes of an index's
+    LastEvaluatedKey). Keys not in `pages` keep their position; a key read from its start of which
+    nothing was emitted stays absent (read from its start again)."""
+    read_items = {key: [(raw, key) for raw in raw_items] for key, (raw_items, _) in pages.items()}
+    limits = [_sort_value(last, sort_name) for _, last in pages.values() if last]
+    bound = (max if descending else min)(limits, default=None)
+    emitted: list[dict] = []
+    count: dict[str, int] = {}
+    merged = heapq.merge(*read_items.values(), key=lambda pair: _sort_value(pair[0], sort_name), reverse=descending)
+    for raw, key in merged:
+        value = _sort_value(raw, sort_name)
+        if len(emitted) >= room or (bound is not None and (value < bound if descending else value > bound)):
+            break
+        emitted.append(raw)
+        count[key] = count.get(key, 0) + 1
+    new_positions = {key: at for key, at in positions.items() if key not in pages}
+    for key, (raw_items, last) in pages.items():
+        if count.get(key, 0) == len(raw_items):
+            new_positions[key] = last  # all it returned is on the page: go on after what it read
+        elif key in count:
+            item = raw_items[count[key] - 1]
+            new_positions[key] = {name: item[name] for name in key_names}
+        elif key in positions:
+            new_positions[key] = positions[key]
+    return emitted, new_positions
+
+
+def paginate_shards(
+    query: Callable[..., Any],
+    keys: list[str],
+    *,
+    model: type[M],
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    sort_name: str,
+    key_names: tuple[str, ...],
+    descending: bool = False,
+) -> Page:
+    """One page over several keys of one index, merged in the index's order, with one cursor that keeps
+    each key's position: one Query per key not yet read to its end, in parallel (at most len(keys)
+    per page). A page can be shorter than `limit` while the keys' pages interleave unevenly (follow
+    `next`); `next` is None once every key is read to its end."""
+    positions = (decode_cursor(cursor, scope) or {}).get("p", {})
+    valid = isinstance(positions, dict) and all(
+        key in keys and (at is None or isinstance(at, dict)) for key, at in positions.items()
+    )
+    if not valid:
+        raise InvalidInput("cursor", "This cursor belongs to another listing; start again without a cursor.")
+    live = [key for key in keys if positions.get(key, _FRESH) is not None]
+    reads = in_parallel(
+        [
+            lambda key=key: query_page(
+                query, key, after=positions.get(key), page_size=limit, scan_index_forward=not descending
+            )
+            for key in live
+        ]
+    )
+    emitted, positions = merge_shard_pages(
+        dict(zip(live, reads, strict=True)),
+        positions,
+        room=limit,
+        sort_name=sort_name,
+        key_names=key_names,
+        descending=descending,
+    )
+    items = [model.from_raw_data(raw) for raw in emitted]
+    if all(positions.get(key, _FRESH) is None for key in keys):
+        return Page(items=items, next=None)
+    return Page(items=items, next=encode_cursor({"p": positions}, scope))
 
 
 # --- Cursor pagination ---------------------------------------------------------------------------
