@@ -80,7 +80,7 @@ class AuditEntrySerializer(serializers.Serializer):
     role = serializers.CharField(allow_null=True)
     action = serializers.CharField()
     objectType = serializers.CharField(source="object_type")
-    objectId = serializers.CharField(source="object_id")
+    objectId = serializers.CharField(source="subject_id")
     objectIds = serializers.ListField(child=serializers.CharField(), source="object_ids", allow_null=True)
     outcome = serializers.CharField()
     requestId = serializers.CharField(source="request_id", allow_null=True)

@@ -4,6 +4,11 @@ An entry holds ids, a role, an action and an outcome, never a name, e-mail, phon
 reason. A write's entry joins the write's own transaction (`run_transaction` adds it from the
 request's context), so a write is never committed unrecorded; a read's entry is written before the
 response, and a read whose entry cannot be written is refused with 503.
+
+byObject is keyed by the record's id; the entries of a country's listing pages (and of the unfiltered
+admin listing, "*"), written hundreds of times a second for a busy country, are spread over
+`<id>#<k>` keys (AUDIT_LIST_SHARDS, k a hash of the entry's id), and `audit_list` reads them all.
+Ids and usernames never hold "#" (their patterns), so a shard key is never another record's id.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
 from pynamodb.attributes import ListAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from scheduler.db import Page, new_id, paginate, register, table_meta, utcnow
+from scheduler.db import Page, new_id, paginate, paginate_shards, register, shard_key, shard_keys, table_meta, utcnow
 from scheduler.exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -72,6 +78,11 @@ class AuditEntry(Model):
     by_object = ByObjectIndex()
     by_actor = ByActorIndex()
 
+    @property
+    def subject_id(self) -> str:
+        """The id the entry is about: `objectId` without the shard a listing's entry is keyed by."""
+        return self.object_id.partition("#")[0]
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -117,16 +128,21 @@ def entry(
     outcome: str = OK,
     object_ids: list[str] | None = None,
     actor: Actor | None = None,
+    spread: bool = False,
 ) -> AuditEntry:
+    """`spread`: key the entry `<object_id>#<k>` in byObject (a country's or the admin's listing)."""
     actor = actor or current_actor() or Actor("system", None, None)
+    entry_id, object_id = new_id(), object_id or "*"
+    if spread:
+        object_id = shard_key(object_id, entry_id, settings.AUDIT_LIST_SHARDS)
     return AuditEntry(
-        new_id(),
+        entry_id,
         at=utcnow(),
         actor=actor.username,
         role=actor.role,
         action=action,
         object_type=object_type,
-        object_id=object_id or "*",
+        object_id=object_id,
         object_ids=object_ids[:MAX_LISTED_IDS] if object_ids is not None else None,
         outcome=outcome,
         request_id=actor.request_id,
@@ -160,10 +176,33 @@ def pending_write_entry(records: list[Model]) -> AuditEntry | None:
     return entry(pending.action, pending.object_type, str(object_id))
 
 
+def object_keys(object_id: str) -> list[str]:
+    """The byObject keys of everything about one id: its own, and its listings' shards."""
+    return [object_id, *shard_keys(object_id, settings.AUDIT_LIST_SHARDS)]
+
+
 def audit_list(*, limit: int, cursor: str | None, object_id: str | None = None, actor: str | None = None) -> Page:
-    """Newest first: one Query on byObject or byActor per page."""
-    if object_id:
-        index, key, scope = AuditEntry.by_object, object_id, f"object:{object_id}"
-    else:
-        index, key, scope = AuditEntry.by_actor, actor, f"actor:{actor}"
-    return paginate(index.query, hash_key=key, scan_index_forward=False, limit=limit, cursor=cursor, scope=scope)
+    """Newest first. By actor: one Query on byActor per page. By object: one Query per key of
+    `object_keys` (1 + AUDIT_LIST_SHARDS, in parallel) on the first page, and on each next page one per
+    key not yet read to its end; merged by entryId (a ULID: time order) with one cursor for them all."""
+    if actor:
+        return paginate(
+            AuditEntry.by_actor.query,
+            hash_key=actor,
+            scan_index_forward=False,
+            limit=limit,
+            cursor=cursor,
+            scope=f"actor:{actor}",
+        )
+    return paginate_shards(
+        AuditEntry.by_object.query,
+        object_keys(object_id),
+        model=AuditEntry,
+        limit=limit,
+        cursor=cursor,
+        # The shard count is part of the listing: a cursor from before a change starts again.
+        scope=f"object:{object_id}|{settings.AUDIT_LIST_SHARDS}",
+        sort_name="entryId",
+        key_names=("entryId", "objectId"),
+        descending=True,
+    )

@@ -403,8 +403,10 @@ def paginate_shards(
 ) -> Page:
     """One page over several keys of one index, merged in the index's order, with one cursor that keeps
     each key's position: one Query per key not yet read to its end, in parallel (at most len(keys)
-    per page). A page can be shorter than `limit` while the keys' pages interleave unevenly (follow
-    `next`); `next` is None once every key is read to its end."""
+    per page). Each key is read `limit` items at a time, so a page is full until the keys run out: a
+    key's unread items come after `limit` of its own read ones. Only a key's page cut short by
+    DynamoDB's 1 MB limit can shorten a page (follow `next`); `next` is None once every key is read to
+    its end."""
     positions = (decode_cursor(cursor, scope) or {}).get("p", {})
     valid = isinstance(positions, dict) and all(
         key in keys and (at is None or isinstance(at, dict)) for key, at in positions.items()

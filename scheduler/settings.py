@@ -197,6 +197,12 @@ COUNTRY_DAY_SHARDS = env.int("COUNTRY_DAY_SHARDS", default=4 if IS_LOCAL else 32
 # the listing's whole default range of 31 days, so a quiet country fills one page; with 32 shards a
 # week (at most 224 Queries for a page over an empty week; follow `next`).
 COUNTRY_LISTING_DAYS_PER_PAGE = env.int("COUNTRY_LISTING_DAYS_PER_PAGE", default=31 if IS_LOCAL else 7)
+# The audit entry of a country's listing page (and of the unfiltered admin listing, "*") is keyed
+# `<id>#<k>` in byObject, k a hash of the entry's id over this many keys: a country listed 300 times
+# a second puts 60% of a key's write limit on one bare key, 30% on each of 2 (`make capacity`).
+# `GET /audit?objectId=` reads the bare key and these, so raise it freely but never lower it: entries
+# on the dropped keys would no longer be found by their object (they stay in the table, and byActor).
+AUDIT_LIST_SHARDS = env.int("AUDIT_LIST_SHARDS", default=2)
 # Threads one reader uses to query the shards of an index at once.
 SHARD_QUERY_THREADS = env.int("SHARD_QUERY_THREADS", default=8)
 

@@ -223,15 +223,18 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         page = self.list_records(scoped)
         if self.access_kind in AUDITED_READS:
             ids = [str(getattr(item, item._hash_keyname)) for item in page.items]
-            audit.record(audit.LIST, self.access_kind, self.list_scope_id(scoped), object_ids=ids)
+            scope_id, spread = self.list_scope(scoped)
+            audit.record(audit.LIST, self.access_kind, scope_id, object_ids=ids, spread=spread)
         return paginated_response(request, self.output(page.items, many=True).data, page.next, view=self)
 
-    def list_scope_id(self, params: dict[str, Any]) -> str:
-        """What a listing was of, for its audit entry: the most specific id it was filtered by."""
+    def list_scope(self, params: dict[str, Any]) -> tuple[str, bool]:
+        """What a listing was of, for its audit entry: the most specific id it was filtered by; and
+        whether the entry is spread over AUDIT_LIST_SHARDS keys: a country's listing and the
+        unfiltered one ("*") are listed by many users at once, a patient's or doctor's by a few."""
         for name in ("patient_id", "doctor_id", "country_id", "object_id", "actor"):
             if params.get(name):
-                return str(params[name])
-        return "*"
+                return str(params[name]), name == "country_id"
+        return "*", True
 
     def input_serializer(self, **kwargs) -> serializers.Serializer:
         serializer = self.get_serializer_class()(context=self.get_serializer_context(), **kwargs)

@@ -6,7 +6,7 @@ import pytest
 from pynamodb.exceptions import PutError
 
 from scheduler import aws, db
-from scheduler.audit import AuditEntry
+from scheduler.audit import AuditEntry, object_keys
 
 PROTECTED = ["Patient cl", "p-cl@example.com", "+56912345678", "Street cl 1", "1950-01-02", "chest pain since Tuesday"]
 
@@ -92,6 +92,72 @@ def test_admins_read_the_trail_by_object_or_actor_newest_first_page_by_page(worl
     assert by_actor and all(e["actor"] == "patient-cl" for e in by_actor)
     assert admin.get("/audit").status_code == 400
     assert admin.get("/audit?objectId=p-cl&actor=admin").status_code == 400
+
+
+def trail(client, object_id: str, limit: int) -> list[dict]:
+    """Every entry `/audit?objectId=` gives, following `next` to the end."""
+    found, cursor, pages = [], None, 0
+    while True:
+        query = f"/audit?objectId={object_id}&limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        response = client.get(query)
+        assert response.status_code == 200, response.content
+        found += response.json()["results"]
+        cursor, pages = response.json()["next"], pages + 1
+        if not cursor:
+            return found
+        assert pages < 100, "the trail never ends"
+
+
+@pytest.mark.parametrize("shards", [2, 4])
+def test_a_countrys_listing_entries_spread_over_shards_and_its_trail_finds_them_all(world, settings, shards):
+    settings.AUDIT_LIST_SHARDS = shards
+    admin, staff = world["admin"], world["staff"]
+    listings = ["/appointments?countryId=002", "/patients?countryId=002"]
+    for n in range(60):  # until the entries are on at least two keys (each lands on one at random)
+        client = staff if n % 3 else admin
+        assert client.get(listings[n % 2], HTTP_X_REQUEST_ID=f"list-{n}").status_code == 200
+        keys = {e.object_id for e in entries(action="list") if e.subject_id == "002"}
+        if n >= 8 and len(keys) >= 2:
+            break
+    listed = [e for e in entries(action="list") if e.subject_id == "002"]
+    assert {e.object_id for e in listed} <= set(object_keys("002")[1:]) and len(keys) >= 2
+    # Everything about the country: its own entries (its creation, on the bare key) and its listings'.
+    about = sorted((e for e in entries() if e.object_id in object_keys("002")), key=lambda e: e.entry_id)
+    assert any(e.object_id == "002" and e.action == "create" for e in about)
+    for limit in (1, 2, 5, 50):
+        found = trail(admin, "002", limit)
+        assert [e["requestId"] for e in found] == [e.request_id for e in reversed(about)]
+        assert len({e["requestId"] for e in found}) == len(found)  # no entry twice
+        assert [e["at"] for e in found] == sorted((e["at"] for e in found), reverse=True)
+        assert {e["objectId"] for e in found} == {"002"}  # the shard is storage, not what the entry is about
+    # Another country's trail holds none of them; a cursor of one trail is refused by another.
+    assert all(e["requestId"] not in {x.request_id for x in listed} for e in trail(admin, "003", 50))
+    cursor = admin.get("/audit?objectId=002&limit=1").json()["next"]
+    assert admin.get(f"/audit?objectId=003&cursor={cursor}").status_code == 400
+
+
+def test_a_records_own_entries_stay_on_its_id(world):
+    admin = world["admin"]
+    admin.get("/patients/p-cl")
+    admin.get("/appointments?patientId=p-cl")
+    admin.get("/appointments?doctorId=d-cl")
+    for object_id in ("p-cl", "d-cl", "a-cl"):
+        mine = entries(object_id=object_id)
+        assert mine and all(e.object_id == object_id for e in mine)
+        found = trail(admin, object_id, 1)
+        assert [e["action"] for e in found] == [e.action for e in reversed(mine)]
+    assert [e.action for e in entries(object_id="p-cl")] == ["create", "read", "list"]
+    assert not [e for e in entries() if e.object_id.startswith(("p-cl#", "d-cl#", "a-cl#"))]
+
+
+def test_the_unfiltered_listing_is_spread_too_and_found_under_its_star(world, settings):
+    admin = world["admin"]
+    for n in range(4):
+        assert admin.get("/appointments", HTTP_X_REQUEST_ID=f"all-{n}").status_code == 200
+    listed = [e for e in entries(action="list") if e.subject_id == "*"]
+    assert len(listed) == 4 and all(e.object_id in object_keys("*")[1:] for e in listed)
+    found = [e["requestId"] for e in trail(admin, "*", 3)]
+    assert found[:4] == ["all-3", "all-2", "all-1", "all-0"]
 
 
 def test_the_trail_is_append_only_in_the_api(world):
