@@ -135,3 +135,20 @@ def test_country_listing_budget(clinic, dynamodb_calls, settings):
     quiet = f"/appointments?countryId=002&from={day + timedelta(days=1)}&to={day + timedelta(days=40)}"
     longest = measure(dynamodb_calls, lambda: clinic.get(quiet))
     assert longest == ["Query"] * shards * settings.COUNTRY_LISTING_DAYS_PER_PAGE + AUDIT
+
+
+def test_audit_trail_budget(clinic, dynamodb_calls, settings):
+    """`GET /audit?objectId=`: one Query per byObject key of the id (its own and AUDIT_LIST_SHARDS
+    shards of its listings' entries), in parallel; a next page skips the keys read to their end.
+    `?actor=`: one Query. Reading the trail writes no entry of its own."""
+    keys = 1 + settings.AUDIT_LIST_SHARDS
+    for _ in range(4):
+        assert clinic.get("/appointments?countryId=002").status_code == 200
+    first = measure(dynamodb_calls, lambda: clinic.get("/audit?objectId=002&limit=2"))
+    assert first == ["Query"] * keys
+    cursor = clinic.get("/audit?objectId=002&limit=2").json()["next"]
+    following = measure(dynamodb_calls, lambda: clinic.get(f"/audit?objectId=002&limit=2&cursor={cursor}"))
+    assert set(following) == {"Query"} and len(following) <= keys
+    assert measure(dynamodb_calls, lambda: clinic.get("/audit?actor=admin&limit=2")) == ["Query"]
+    # A country's listing still writes one entry, whichever key it lands on.
+    assert measure(dynamodb_calls, lambda: clinic.get("/appointments?countryId=002&limit=1"))[-1:] == AUDIT
