@@ -26,8 +26,8 @@ scheduler/db.py, scheduler/audit.py, scheduler/views.py) — and modelled per bo
 - Client reads per booking (`--reads-per-booking`, split by `--read-mix`): availability (doctor
   GetItem + Query byDoctor; not audited), appointment GET (GetItem strong + audit entry), a patient's
   agenda (Query byPatient + audit entry keyed by the patient) and a country's day listing (a Query of a
-  page on every byCountryDay shard — a sorted merge needs a page from each — + audit entry keyed by the
-  country). Every request also reads its token.
+  page on every byCountryDay shard — a sorted merge needs a page from each — + audit entry keyed by one of
+  the country's AUDIT_LIST_SHARDS keys, `<countryId>#<k>`). Every request also reads its token.
 
 Units: a write is 1 unit per KB (rounded up per item), 2 per KB inside TransactWriteItems — a
 ConditionCheck too; a strong read 1 unit per 4 KB, eventual 0.5; a Query sums its items' sizes before
