@@ -8,6 +8,8 @@ import os
 
 from celery import Celery
 
+from scheduler.memory import limit_malloc_arenas
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduler.settings")
 
 app = Celery("scheduler", task_cls="scheduler.workers:DelayGuardTask")
@@ -17,3 +19,5 @@ app.autodiscover_tasks()
 from scheduler import workers  # noqa: E402 - the worker steps attach to the app made above
 
 workers.install(app)
+# Worker, beat and the prefork children they fork share the cap (see scheduler/memory.py).
+limit_malloc_arenas()

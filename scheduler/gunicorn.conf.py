@@ -5,6 +5,11 @@ request itself (scheduler/middleware.py), so gunicorn's access log stays off."""
 
 import os
 
+from scheduler.memory import limit_malloc_arenas
+
+# Before the workers fork: they inherit it (see scheduler/memory.py).
+limit_malloc_arenas()
+
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('API_PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
