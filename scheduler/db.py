@@ -47,10 +47,40 @@ _REGISTRY: list[type[Model]] = []
 
 
 def register(model: type[M]) -> type[M]:
-    """Class decorator: record a model whose table bootstrap must create."""
+    """Class decorator: record a model whose table bootstrap must create, and make its PynamoDB
+    connection use the process's one botocore client (`connection()`)."""
     if model not in _REGISTRY:
         _REGISTRY.append(model)
+        _share_client(model)
     return model
+
+
+def _share_client(model: type[Model]) -> None:
+    """PynamoDB gives every model class a connection of its own, each building its botocore client
+    from a botocore session of its own: ten tables made ten sessions, each holding its own parsed
+    endpoint and DynamoDB service data, about 90 MB of an API process. One thread-safe client,
+    made with the same host, region, timeouts and retries as the models' Meta, serves them all (a
+    model whose Meta points elsewhere keeps its own)."""
+    own = model._get_connection.__func__
+
+    def _get_connection(cls):
+        table = own(cls)
+        mine, shared = table.connection, connection()
+        if _client_settings(mine) == _client_settings(shared) and mine._client is not shared.client:
+            mine._client = shared.client
+        return table
+
+    model._get_connection = classmethod(_get_connection)
+
+
+def _client_settings(conn: Connection) -> tuple:
+    return (
+        conn.host,
+        conn.region,
+        conn._connect_timeout_seconds,
+        conn._read_timeout_seconds,
+        conn._max_retry_attempts_exception,
+    )
 
 
 def registered_models() -> list[type[Model]]:
@@ -95,6 +125,8 @@ def connection() -> Connection:
         connect_timeout_seconds=settings.AWS_CONNECT_TIMEOUT,
         read_timeout_seconds=settings.AWS_READ_TIMEOUT,
         max_retry_attempts=3,
+        # Request threads, hand-off threads and the shard readers all share this client's pool.
+        max_pool_connections=settings.DYNAMODB_POOL_CONNECTIONS,
     )
 
 

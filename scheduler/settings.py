@@ -185,6 +185,8 @@ DYNAMODB_TABLES = {
 # keys (`pending#17`). `make capacity` (bench/capacity.py): 256 keeps the hottest (byUnpublished) under
 # half of a partition's 1,000 writes/s at 10,000 bookings/s; the local stages have a handful of
 # bookings and use 8. Changing it moves items to other keys: run `manage.py backfill_keys` after.
+# HTTP connections of the process's one DynamoDB client (shared by every thread).
+DYNAMODB_POOL_CONNECTIONS = env.int("DYNAMODB_POOL_CONNECTIONS", default=32)
 SPARSE_INDEX_SHARDS = env.int("SPARSE_INDEX_SHARDS", default=8 if IS_LOCAL else 256)
 # The sweeps also read the pre-sharding constant keys ("pending", "due", "unpublished") until
 # `backfill_keys` has rewritten every item and no process writes them any more; then set it false.
