@@ -140,3 +140,31 @@ def test_other_conflicts_and_a_pinned_version_are_not_retried(error):
         retry_lost_races(attempt)
     assert seen == [0]
     assert failure.status_code == (409 if error == "conflict" else 412)
+
+
+# --- One client per process ------------------------------------------------------------------------
+
+
+def test_every_table_shares_the_process_dynamodb_client(aws_stack):
+    """A botocore client per model meant a botocore session per model: ~9 MB of parsed service data
+    each, ~90 MB of every API process with ten tables."""
+    clients = {id(model._get_connection().connection.client) for model in db.registered_models()}
+    assert clients == {id(db.connection().client)}
+
+
+def test_a_model_pointed_elsewhere_keeps_its_own_client(aws_stack, monkeypatch):
+    from countries.models import Country
+
+    monkeypatch.setattr(Country.Meta, "host", "http://127.0.0.1:9")
+    monkeypatch.setattr(Country, "_connection", None)
+    assert Country._get_connection().connection.client is not db.connection().client
+
+
+def test_malloc_arenas_are_capped_where_the_c_library_is_glibc():
+    import platform
+
+    from scheduler.memory import limit_malloc_arenas
+
+    assert limit_malloc_arenas(0) is False  # 0 leaves glibc's default
+    if platform.libc_ver()[0] == "glibc":
+        assert limit_malloc_arenas(2) is True
