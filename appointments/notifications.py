@@ -22,6 +22,7 @@ from doctors.models import Doctor
 from patients.models import Patient
 from scheduler import aws
 from scheduler.db import batch_get, utcnow
+from scheduler.exceptions import response_code
 from scheduler.models import Lock
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def _record_sent(key: str) -> None:
             condition=Lock.slot_key.does_not_exist()
         )
     except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if response_code(exc) != "ConditionalCheckFailedException":  # None: no answer, raised
             raise
 
 

@@ -114,15 +114,32 @@ def event_publish(*, event_id: str) -> bool:
     return True
 
 
+_TOPIC_MISSING = ("NotFound", "NotFoundException")
+
+
 def _publish(event: Event) -> None:
-    aws.client("sns").publish(
-        TopicArn=aws.topic_arn(),
-        Message=event.body,
-        MessageAttributes={
+    message = {
+        "Message": event.body,
+        "MessageAttributes": {
             "eventType": {"DataType": "String", "StringValue": event.event_type},
             "countryId": {"DataType": "String", "StringValue": event.country_id},
         },
-    )
+    }
+    arn = aws.topic_arn()
+    try:
+        if arn is None:
+            raise LookupError("no topic")
+        aws.client("sns").publish(TopicArn=arn, **message)
+    except (ClientError, LookupError) as exc:
+        # The topic is gone (moto restarted empty, or it was deleted): a NotFound is a refusal, so
+        # nothing was published. Make the topic, the notifications queue and the subscription again
+        # (the same names, so the same ARN), then publish once more.
+        if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") not in _TOPIC_MISSING:
+            raise
+        logger.warning("SNS topic missing: making it and its subscription again")
+        queue_url = settings.SQS_QUEUE_URL or aws.ensure_queue("notifications", lambda *_: None)
+        arn = aws.ensure_topic_and_subscription(queue_url, lambda *_: None)
+        aws.client("sns").publish(TopicArn=arn, **message)
     # Published: leave the sparse index; keep the item a while for audit, then let TTL remove it.
     event.update(
         actions=[

@@ -1,7 +1,10 @@
 """Celery tasks: thin, idempotent, acknowledged late, retried with exponential backoff."""
 
+from datetime import timedelta
+
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
+from django.conf import settings
 from pynamodb.exceptions import PynamoDBException
 
 from appointments import outbox, services
@@ -42,7 +45,7 @@ def publish_pending_events() -> int:
 
 @shared_task(name="appointments.requeue_stale_pending")
 def requeue_stale_pending() -> int:
-    return services.appointments_requeue_stale()
+    return services.appointments_requeue_stale(older_than=timedelta(seconds=settings.PENDING_REQUEUE_SECONDS))
 
 
 @shared_task(name="appointments.send_due_reminders")

@@ -246,6 +246,14 @@ def _ensure_one_queue(name: str, attributes: dict, report: Report) -> str:
 def ensure_topic_and_subscription(notifications_url: str, report: Report) -> str:
     sns, sqs = client("sns"), client("sqs")
     arn = topic_arn()
+    if arn and not settings.SNS_TOPIC_ARN:
+        try:
+            sns.get_topic_attributes(TopicArn=arn)
+        except ClientError as exc:  # found earlier, gone since (moto restarted empty): make it again
+            if exc.response.get("Error", {}).get("Code") not in ("NotFound", "NotFoundException"):
+                raise
+            _found_topics.pop(settings.SNS_TOPIC_NAME, None)
+            arn = None
     if arn:
         sns.get_topic_attributes(TopicArn=arn)
         report("found", f"topic {arn}")

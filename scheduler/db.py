@@ -111,7 +111,7 @@ def table_meta(name: str) -> type:
             "billing_mode": "PAY_PER_REQUEST",
             "connect_timeout_seconds": settings.AWS_CONNECT_TIMEOUT,
             "read_timeout_seconds": settings.AWS_READ_TIMEOUT,
-            "max_retry_attempts": 3,
+            "max_retry_attempts": settings.DYNAMODB_MAX_RETRY_ATTEMPTS,
         },
     )
 
@@ -124,7 +124,7 @@ def connection() -> Connection:
         region=settings.AWS_REGION,
         connect_timeout_seconds=settings.AWS_CONNECT_TIMEOUT,
         read_timeout_seconds=settings.AWS_READ_TIMEOUT,
-        max_retry_attempts=3,
+        max_retry_attempts=settings.DYNAMODB_MAX_RETRY_ATTEMPTS,
         # Request threads, hand-off threads and the shard readers all share this client's pool.
         max_pool_connections=settings.DYNAMODB_POOL_CONNECTIONS,
     )

@@ -161,6 +161,11 @@ AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
 # Seconds to wait on an AWS endpoint before a request counts as failed.
 AWS_CONNECT_TIMEOUT = env.float("AWS_CONNECT_TIMEOUT", default=2.0)
 AWS_READ_TIMEOUT = env.float("AWS_READ_TIMEOUT", default=10.0)
+# Retries of a failed DynamoDB call (PynamoDB's max_retry_attempts, botocore's standard backoff of at
+# most 1, 2, 4 s between tries). A call that gets no answer takes at most
+# (1 + retries) * (connect + read timeout) + backoff: 3 tries, 2 + 10 s each, 3 s backoff = 39 s by
+# default, inside gunicorn's 60 s timeout, so the client gets a 503 and not a dropped connection.
+DYNAMODB_MAX_RETRY_ATTEMPTS = env.int("DYNAMODB_MAX_RETRY_ATTEMPTS", default=2)
 
 # --- DynamoDB tables ---------------------------------------------------------------------------
 # Table names default to appointment-scheduler-<stage>-<name>; DYNAMODB_<NAME>_TABLE overrides one.
@@ -271,16 +276,22 @@ CELERY_TASK_IGNORE_RESULT = True
 # The sweeps go to their own queue, which a worker of their own serves (Procfile `sweeper`), so no
 # country's surge holds them back. One not run before the next is due is dropped, not piled up
 # while workers are down.
+# Seconds between sweeps (an environment may shorten them, as the fault tests do); each expires a
+# little before the next is due.
+SWEEP_EVENTS_SECONDS = env.float("SWEEP_EVENTS_SECONDS", default=30.0)
+SWEEP_PENDING_SECONDS = env.float("SWEEP_PENDING_SECONDS", default=60.0)
+# An appointment still pending this long after its last change is enqueued again by the sweep.
+PENDING_REQUEUE_SECONDS = env.float("PENDING_REQUEUE_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "publish-unpublished-events": {
         "task": "appointments.publish_pending_events",
-        "schedule": 30.0,
-        "options": {"expires": 25, "queue": "periodic"},
+        "schedule": SWEEP_EVENTS_SECONDS,
+        "options": {"expires": SWEEP_EVENTS_SECONDS * 5 / 6, "queue": "periodic"},
     },
     "requeue-stale-pending": {
         "task": "appointments.requeue_stale_pending",
-        "schedule": 60.0,
-        "options": {"expires": 55, "queue": "periodic"},
+        "schedule": SWEEP_PENDING_SECONDS,
+        "options": {"expires": SWEEP_PENDING_SECONDS * 11 / 12, "queue": "periodic"},
     },
     "send-due-reminders": {
         "task": "appointments.send_due_reminders",

@@ -123,10 +123,10 @@ class LocalStack:
         self.processes.clear()
 
 
-def start_api(name: str, *extra: str, gunicorn: bool = False) -> tuple[subprocess.Popen, str]:
-    """An API process on this run's tables and a free port (log in .local/test-logs/<name>.log),
-    Django's runserver or, with `gunicorn`, the server `make run` uses; returns once it answers
-    /health/live."""
+def start_api(name: str, *extra: str, gunicorn: bool = False, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """An API process on this run's tables (or `env`'s) and a free port (log in
+    .local/test-logs/<name>.log), Django's runserver or, with `gunicorn`, the server `make run` uses;
+    returns once it answers /health/live."""
     import requests  # a test dependency; this module also serves conftest before Django is set up
 
     port = free_port()
@@ -138,7 +138,7 @@ def start_api(name: str, *extra: str, gunicorn: bool = False) -> tuple[subproces
     process = subprocess.Popen(
         command,
         cwd=BASE_DIR,
-        env=os.environ.copy(),
+        env={**os.environ, **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -153,6 +153,64 @@ def start_api(name: str, *extra: str, gunicorn: bool = False) -> tuple[subproces
                 process.kill()
                 raise RuntimeError(f"the API did not start; see {LOG_DIR / name}.log") from None
             time.sleep(0.2)
+
+
+class PrivateService:
+    """A DynamoDB Local (its data on disk in `data_dir`, so a kill and restart keep it) or a moto
+    server that one test owns, on a port of its own: the test may pause, kill and restart it on the
+    same port, which the shared instances of the run must never see."""
+
+    def __init__(self, kind: str, name: str, data_dir: Path | None = None) -> None:
+        assert kind in ("dynamodb", "moto")
+        assert kind == "moto" or data_dir is not None, "DynamoDB Local needs a data folder to survive a restart"
+        self.kind, self.name, self.data_dir = kind, name, data_dir
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        if self.kind == "dynamodb":
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            command = ["java", f"-Djava.library.path={DYNAMODB_LOCAL_DIR / 'DynamoDBLocal_lib'}", "-jar"]
+            command += [str(DYNAMODB_LOCAL_DIR / "DynamoDBLocal.jar"), "-sharedDb", "-dbPath", str(self.data_dir)]
+            command += ["-port", str(self.port)]
+        else:
+            command = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)]
+        log = open(LOG_DIR / f"{self.name}.log", "ab")  # noqa: SIM115 - kept open for the process' life
+        self.process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir or LOG_DIR, start_new_session=True
+        )
+        wait_for_port(self.port, timeout, self.process, self.name)
+
+    def pause(self) -> None:
+        """SIGSTOP: the port still accepts connections (the kernel does), nothing answers."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL, paused or not: no clean shutdown, as when a host dies."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 class CeleryWorker:
