@@ -165,6 +165,8 @@ class Event(Model):
     # The message exactly as published: ids, state and time only, never names or contact details.
     body = UnicodeAttribute()
     unpublished_key = UnicodeAttribute(null=True, attr_name="unpublishedKey")
+    # A publisher's claim: until then no other relay or sweep publishes it (appointments/outbox.py).
+    claimed_until = UTCDateTimeAttribute(null=True, attr_name="claimedUntil")
     published_at = UTCDateTimeAttribute(null=True, attr_name="publishedAt")
     expires_at = TTLAttribute(null=True, attr_name="expiresAt")
 

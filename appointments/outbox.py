@@ -17,11 +17,13 @@ from datetime import datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from pynamodb.exceptions import UpdateError
 
 from appointments import timegrid
 from appointments.models import UNPUBLISHED, Appointment, Event
 from scheduler import aws
 from scheduler.db import new_id, query_shards, shard_key, sweep_keys, utcnow
+from scheduler.exceptions import response_code
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +97,7 @@ def relaying_inline() -> bool:
 
 def event_publish(*, event_id: str) -> bool:
     """The relay: publish one event to the SNS topic and mark it published. False when it already
-    was, or when SNS is failing (the sweep publishes it later)."""
+    was, another publisher holds it, or SNS is failing (the sweep publishes it later)."""
     if sns_breaker.is_open():
         return False
     try:
@@ -106,18 +108,70 @@ def event_publish(*, event_id: str) -> bool:
     if event.unpublished_key is None:
         return False
     try:
-        _publish(event)
+        return _publish(event)
     except (BotoCoreError, ClientError) as exc:
         sns_breaker.trip()
+        aws.request_topic_check()
         logger.warning("SNS failed (%s): events are left to the sweep for a while", type(exc).__name__)
         return False
-    return True
 
 
 _TOPIC_MISSING = ("NotFound", "NotFoundException")
+# How long a publisher's claim on an event holds off the others (a crashed one's claim lapses).
+CLAIM = timedelta(seconds=60)
 
 
-def _publish(event: Event) -> None:
+def _claim(event: Event) -> datetime | None:
+    """Take the event for this publisher: a conditional update, so that the relay and the sweep (or two
+    sweeps) never publish the same event at the same time. None when another holds it or it is done."""
+    now = utcnow()
+    until = now + CLAIM
+    try:
+        event.update(
+            actions=[Event.claimed_until.set(until)],
+            condition=Event.unpublished_key.exists()
+            & (Event.claimed_until.does_not_exist() | (Event.claimed_until < now)),
+        )
+    except UpdateError as exc:
+        if response_code(exc) == "ConditionalCheckFailedException":
+            return None
+        raise
+    return until
+
+
+def _release(event: Event, until: datetime) -> None:
+    """Give a claim back after a failed publish, so that the next sweep need not wait for it to lapse."""
+    try:
+        event.update(actions=[Event.claimed_until.remove()], condition=Event.claimed_until == until)
+    except Exception as exc:  # it lapses by itself
+        logger.warning("claim on event %s not released (%s)", event.event_id, type(exc).__name__)
+
+
+def _publish(event: Event) -> bool:
+    """Claim, publish, mark published. A failure after the claim leaves the event to the sweep once the
+    claim lapses (at least once); the claim keeps two publishers from sending it together."""
+    until = _claim(event)
+    if until is None:
+        return False
+    try:
+        _send(event)
+    except Exception:
+        _release(event, until)
+        raise
+    # Published: leave the sparse index; keep the item a while for audit, then let TTL remove it.
+    event.update(
+        actions=[
+            Event.unpublished_key.remove(),
+            Event.claimed_until.remove(),
+            Event.published_at.set(utcnow()),
+            Event.expires_at.set(utcnow() + EVENT_RETENTION),
+        ]
+    )
+    logger.info("published %s %s", event.event_type, event.event_id)
+    return True
+
+
+def _send(event: Event) -> None:
     message = {
         "Message": event.body,
         "MessageAttributes": {
@@ -125,30 +179,17 @@ def _publish(event: Event) -> None:
             "countryId": {"DataType": "String", "StringValue": event.country_id},
         },
     }
-    arn = aws.topic_arn()
     try:
-        if arn is None:
-            raise LookupError("no topic")
-        aws.client("sns").publish(TopicArn=arn, **message)
-    except (ClientError, LookupError) as exc:
+        aws.client("sns").publish(TopicArn=aws.ensure_publishable_topic(), **message)
+    except ClientError as exc:
         # The topic is gone (moto restarted empty, or it was deleted): a NotFound is a refusal, so
         # nothing was published. Make the topic, the notifications queue and the subscription again
         # (the same names, so the same ARN), then publish once more.
-        if isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") not in _TOPIC_MISSING:
+        if exc.response.get("Error", {}).get("Code") not in _TOPIC_MISSING:
             raise
         logger.warning("SNS topic missing: making it and its subscription again")
-        queue_url = settings.SQS_QUEUE_URL or aws.ensure_queue("notifications", lambda *_: None)
-        arn = aws.ensure_topic_and_subscription(queue_url, lambda *_: None)
-        aws.client("sns").publish(TopicArn=arn, **message)
-    # Published: leave the sparse index; keep the item a while for audit, then let TTL remove it.
-    event.update(
-        actions=[
-            Event.unpublished_key.remove(),
-            Event.published_at.set(utcnow()),
-            Event.expires_at.set(utcnow() + EVENT_RETENTION),
-        ]
-    )
-    logger.info("published %s %s", event.event_type, event.event_id)
+        aws.request_topic_check()
+        aws.client("sns").publish(TopicArn=aws.ensure_publishable_topic(), **message)
 
 
 # Events one sweep publishes at most; the next sweep goes on (keeps a run well inside its time limit).
@@ -171,11 +212,11 @@ def events_publish_pending(*, now: datetime | None = None) -> int:
     )
     for event in pending[:SWEEP_BATCH]:
         try:
-            _publish(event)
+            published += _publish(event)
         except Exception as exc:
+            aws.request_topic_check()
             logger.warning(
                 "could not publish event %s (%s); the next sweep retries", event.event_id, type(exc).__name__
             )
             break
-        published += 1
     return published

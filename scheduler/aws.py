@@ -243,6 +243,36 @@ def _ensure_one_queue(name: str, attributes: dict, report: Report) -> str:
     return url
 
 
+# When this process last made sure the topic and its subscription exist; 0 until its first publish, and
+# again after it sees SNS or SQS fail or a queue vanish (an emulator restarted empty): a topic made
+# again by another process may not have its subscription yet, and what is published to it is lost.
+_topic_checked_at = 0.0
+TOPIC_CHECK_SECONDS = 60.0
+
+
+def topic_check_due() -> bool:
+    return time.monotonic() - _topic_checked_at > TOPIC_CHECK_SECONDS
+
+
+def request_topic_check() -> None:
+    global _topic_checked_at
+    _topic_checked_at = 0.0
+
+
+def ensure_publishable_topic() -> str:
+    """The topic ARN, after making sure (at most once a minute, and after a failure) that the topic,
+    the notifications queue and the queue's subscription all exist, making what is missing."""
+    global _topic_checked_at
+    if not topic_check_due():
+        arn = topic_arn()
+        if arn:
+            return arn
+    queue_url = settings.SQS_QUEUE_URL or ensure_queue("notifications", lambda *_: None)
+    arn = ensure_topic_and_subscription(queue_url, lambda *_: None)
+    _topic_checked_at = time.monotonic()
+    return arn
+
+
 def ensure_topic_and_subscription(notifications_url: str, report: Report) -> str:
     sns, sqs = client("sns"), client("sqs")
     arn = topic_arn()

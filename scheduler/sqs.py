@@ -45,6 +45,7 @@ def ensure_queue(queue: str) -> None:
 
     aws.ensure_queue(queue, lambda *_: None)
     logger.warning("SQS queue %s was missing: made it again", queue)
+    aws.request_topic_check()  # the topic and its subscription may have gone with it
 
 
 _sessions: dict[tuple, boto3.Session] = {}

@@ -87,6 +87,43 @@ def test_relay_publishes_once_with_attributes(quiet_queues):
     assert outbox.events_publish_pending(now=Event.get(event["eventId"]).occurred_at + timedelta(minutes=5)) == 0
 
 
+def test_an_event_claimed_by_one_publisher_is_not_published_by_another(quiet_queues):
+    """The relay and the sweep (or two sweeps) may reach the same event together: a conditional claim
+    lets one of them publish it; the other leaves it."""
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    held = Event.get(event["eventId"])
+    until = outbox._claim(held)
+    assert until is not None
+    assert outbox._claim(Event.get(event["eventId"])) is None  # a second publisher finds it taken
+    assert outbox.event_publish(event_id=event["eventId"]) is False
+    later = Event.get(event["eventId"]).occurred_at + timedelta(minutes=5)
+    assert outbox.events_publish_pending(now=later) == 0
+    assert drain("notifications") == []
+    outbox._release(held, until)  # as after a failed publish: the next one may go
+    assert outbox.event_publish(event_id=event["eventId"]) is True
+    assert [json.loads(m["Body"])["eventId"] for m in drain("notifications")] == [event["eventId"]]
+
+
+def test_a_publisher_that_saw_a_failure_makes_sure_the_subscription_exists(quiet_queues):
+    """A topic made again by another process (moto restarted empty) may not have its subscription yet:
+    what is published to it reaches no one. After a failure a publisher checks topic and subscription
+    first, and makes what is missing."""
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    sns = aws.client("sns")
+    arn = aws.topic_arn()
+    for subscription in sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]:
+        sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+    try:
+        aws.request_topic_check()
+        assert outbox.event_publish(event_id=event["eventId"]) is True
+        assert [json.loads(m["Body"])["eventId"] for m in drain("notifications")] == [event["eventId"]]
+        assert len(sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]) == 1
+    finally:
+        aws.ensure_topic_and_subscription(aws.notifications_queue_url(), lambda *_: None)
+
+
 def test_sweep_publishes_an_event_whose_first_publish_failed(quiet_queues, monkeypatch):
     assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
     (event,) = events_of("a-1")
