@@ -106,9 +106,17 @@ class Raw:
     product's own models so that they have the product's sizes."""
 
     def __init__(self, queue_url: str) -> None:
-        from scheduler import aws
+        import boto3
+        from botocore.config import Config
+        from django.conf import settings
 
-        self.dynamodb, self.sqs, self.queue_url = aws.client("dynamodb"), aws.client("sqs"), queue_url
+        # Clients of their own, with a pool as large as the API's: 16 threads on a pool of 10 would
+        # reconnect all the time and make the baseline slower than it is.
+        config = Config(max_pool_connections=settings.DYNAMODB_POOL_CONNECTIONS, retries={"mode": "standard"})
+        region = settings.AWS_REGION
+        self.dynamodb = boto3.client("dynamodb", region, endpoint_url=settings.DYNAMODB_ENDPOINT, config=config)
+        self.sqs = boto3.client("sqs", region, endpoint_url=settings.SQS_ENDPOINT, config=config)
+        self.queue_url = queue_url
         self.body = "x" * 1400  # about the size of the product's process message (base64 kombu envelope)
 
     def transact_items(self, doctor, doctor_id: str, patient_id: str, start: datetime) -> list[dict]:
