@@ -19,15 +19,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import IO
-
-from tqdm import tqdm
 
 from appointments.models import ACTIVE_STATES, COMPLETED, NO_SHOW, PENDING, Appointment, Event
 from appointments.services import LOCK_RETENTION, MAX_REQUEUES, _locks_for, _put_locks
 from scheduler.db import Transaction, batch_get, run_transaction, save_record, utcnow
 from scheduler.exceptions import ApplicationError, Conflict
 from scheduler.models import Lock
+from scheduler.progress import Progress, ProgressFactory, no_progress
 
 # States whose appointment keeps its lock items: active ones hold the time; completed and no-show
 # ones keep theirs until TTL removes them (only a cancellation frees locks).
@@ -178,7 +176,9 @@ def _scan(model: type, attributes: list[str], segments: int) -> Iterator[Iterato
         )
 
 
-def _in_parallel(iterators: list[Iterator], handle: Callable[[object], None], bar: tqdm, lock: threading.Lock) -> None:
+def _in_parallel(
+    iterators: list[Iterator], handle: Callable[[object], None], bar: Progress, lock: threading.Lock
+) -> None:
     """Run `handle` on every item of every segment, one thread per segment."""
 
     def drain(items: Iterator) -> None:
@@ -214,8 +214,8 @@ _APPOINTMENT_ATTRIBUTES = [
 ]
 
 
-def integrity_report(*, segments: int = SCAN_SEGMENTS, progress: IO | None = None) -> IntegrityReport:
-    """Check every appointment, lock item and event; `progress`: where to draw progress bars (none
+def integrity_report(*, segments: int = SCAN_SEGMENTS, progress: ProgressFactory | None = None) -> IntegrityReport:
+    """Check every appointment, lock item and event; `progress`: the commands' progress bars (none
     when None). Counts are per check; problems are confirmed by consistent reads."""
     now = utcnow()
     report = IntegrityReport()
@@ -224,9 +224,13 @@ def integrity_report(*, segments: int = SCAN_SEGMENTS, progress: IO | None = Non
     holders: dict[str, _Holder] = {}
     problems: list[Problem] = []
 
-    def bar(model: type, desc: str) -> tqdm:
-        total = model.count() if progress is not None else None
-        return tqdm(total=total, desc=desc, unit="item", disable=progress is None, file=progress)
+    def walk(model: type, desc: str, attributes: list[str], handle: Callable[[object], None]) -> None:
+        """Every item of the model's table through `handle`, in parallel Scan segments, with its bar."""
+        bar = progress(desc, model.count()) if progress is not None else no_progress(desc, None)
+        try:
+            _in_parallel(list(_scan(model, attributes, segments)), handle, bar, lock)
+        finally:
+            bar.close()
 
     # 1. Appointments: what each one says of itself.
     def check_appointment(appointment: Appointment) -> None:
@@ -248,8 +252,7 @@ def integrity_report(*, segments: int = SCAN_SEGMENTS, progress: IO | None = Non
             counts["appointments.holding_time"] += holder.required > 0
             problems.extend(found)
 
-    with bar(Appointment, "appointments") as progress_bar:
-        _in_parallel(list(_scan(Appointment, _APPOINTMENT_ATTRIBUTES, segments)), check_appointment, progress_bar, lock)
+    walk(Appointment, "appointments", _APPOINTMENT_ATTRIBUTES, check_appointment)
 
     # 2. Lock items: each slot lock claimed by its owner; each owner's locks all there.
     orphan_candidates: list[tuple[str, str | None]] = []
@@ -275,8 +278,7 @@ def integrity_report(*, segments: int = SCAN_SEGMENTS, progress: IO | None = Non
             else:
                 orphan_candidates.append((key, owner))
 
-    with bar(Lock, "locks") as progress_bar:
-        _in_parallel(list(_scan(Lock, ["slotKey", "owner", "expiresAt"], segments)), check_lock, progress_bar, lock)
+    walk(Lock, "locks", ["slotKey", "owner", "expiresAt"], check_lock)
 
     # 3. Events: each one's appointment exists.
     event_candidates: list[tuple[str, str]] = []
@@ -290,8 +292,7 @@ def integrity_report(*, segments: int = SCAN_SEGMENTS, progress: IO | None = Non
             elif appointment_id not in holders:
                 event_candidates.append((event.event_id, appointment_id))
 
-    with bar(Event, "events") as progress_bar:
-        _in_parallel(list(_scan(Event, ["eventId", "body"], segments)), check_event, progress_bar, lock)
+    walk(Event, "events", ["eventId", "body"], check_event)
 
     # 4. Candidates, read again and judged on what is stored now.
     missing_candidates = [appointment_id for appointment_id, h in holders.items() if h.found < h.required]

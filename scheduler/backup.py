@@ -18,18 +18,18 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from botocore.exceptions import ClientError
 from django.conf import settings
 from pynamodb.models import Model
-from tqdm import tqdm
 
 from scheduler import db
+from scheduler.progress import Progress, ProgressFactory, no_progress
 
 FORMAT = "appointment-scheduler-dynamodb-export"
 FORMAT_VERSION = 1
@@ -41,45 +41,6 @@ _BATCH_GET_LIMIT = 100
 
 class BackupError(Exception):
     """An export or import that cannot go on, with a message that says what to do."""
-
-
-class Progress(Protocol):
-    def update(self, n: int = 1) -> Any: ...
-
-    def close(self) -> None: ...
-
-
-# (description, total or None) -> a progress bar; the commands pass tqdm.
-ProgressFactory = Callable[[str, "int | None"], Progress]
-
-
-class _Silent:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def no_progress(description: str, total: int | None) -> Progress:
-    return _Silent()
-
-
-def progress_bars(stream: Any, *, disable: bool = False) -> ProgressFactory:
-    """tqdm bars on a management command's stdout/stderr. Its OutputWrapper ends every write with a
-    newline unless told otherwise, which would turn each redraw of a bar into a line of its own."""
-
-    class _Unwrapped:
-        def write(self, text: str) -> None:
-            stream.write(text, ending="")
-
-        def flush(self) -> None:
-            stream.flush()
-
-    def bar(description: str, total: int | None) -> Progress:
-        return tqdm(total=total, desc=description, unit="item", disable=disable, file=_Unwrapped())
-
-    return bar
 
 
 # --- DynamoDB JSON <-> JSON lines -----------------------------------------------------------------
@@ -180,13 +141,6 @@ def canonical(item: dict) -> dict:
     return {name: value(v) for name, v in item.items()}
 
 
-def scan_raw(table_name: str) -> Iterator[dict]:
-    """Every item of a table as stored, one Scan page in memory at a time (strongly consistent)."""
-    paginator = db.connection().client.get_paginator("scan")
-    for page in paginator.paginate(TableName=table_name, ConsistentRead=True):
-        yield from page.get("Items", [])
-
-
 def _key_of(model: type[Model], item: dict) -> dict:
     return {
         attribute.attr_name: item[attribute.attr_name]
@@ -234,7 +188,7 @@ def _export_table(table_name: str, path: Path, bar: Progress) -> int:
     count = 0
     try:
         with partial.open("w", encoding="utf-8") as out:
-            for item in scan_raw(table_name):
+            for item in db.scan_raw(table_name):
                 out.write(item_line(item))
                 count += 1
                 bar.update(1)

@@ -13,7 +13,7 @@ import heapq
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -510,6 +510,19 @@ def paginate(fetch: Callable[..., Iterable[M]], *, limit: int, cursor: str | Non
     # and turn its raw items into models the way the iterator does (its map function).
     items = [iterator._map_fn(item) for item in raw_items] if iterator._map_fn else raw_items
     return Page(items=items, next=encode_cursor(iterator.page_iter.last_evaluated_key, scope))
+
+
+def scan_raw(table_name: str, *, page_size: int | None = None, **kwargs: Any) -> Iterator[dict]:
+    """Every item of a table exactly as stored (nothing decrypted or converted), one Scan page in memory
+    at a time, strongly consistent: for the admin commands that walk whole tables."""
+    config = {"PageSize": page_size} if page_size else {}
+    pages = (
+        connection()
+        .client.get_paginator("scan")
+        .paginate(TableName=table_name, ConsistentRead=True, PaginationConfig=config, **kwargs)
+    )
+    for page in pages:
+        yield from page.get("Items", [])
 
 
 def batch_get(keys: list[tuple[type[Model], Any]]) -> list[Model | None]:

@@ -37,7 +37,7 @@ def snapshot() -> dict[str, list[dict]]:
     """Every table's raw items as stored, in a stable order (sets sorted: DynamoDB keeps no order)."""
     return {
         name: sorted(
-            (backup.canonical(item) for item in backup.scan_raw(model.Meta.table_name)),
+            (backup.canonical(item) for item in db.scan_raw(model.Meta.table_name)),
             key=backup.item_line,
         )
         for name, model in db.tables_by_logical_name().items()

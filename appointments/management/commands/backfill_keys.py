@@ -4,10 +4,11 @@ existed; then, on request, drop the index that byCountryDay replaces."""
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from pynamodb.exceptions import UpdateError
-from tqdm import tqdm
 
 from appointments.models import UNPUBLISHED, Appointment, Event
 from scheduler import aws, db
+from scheduler.exceptions import response_code
+from scheduler.progress import progress_bars
 
 # Indexes a table made before keeps until `--drop-old-indexes` (never bootstrap: a listing still
 # reading it on an older release would fail).
@@ -61,11 +62,10 @@ class Command(BaseCommand):
     def _scan(self, model, **kwargs):
         """Every raw item of the model's table, page by page (nothing decrypted)."""
         total = model.count()  # DynamoDB's item count, refreshed about every six hours: a guide only
-        bar = tqdm(total=total, unit="item", desc=model.__name__, disable=self.no_progress, file=self.stderr)
-        pages = aws.client("dynamodb").get_paginator("scan")
-        for page in pages.paginate(TableName=model.Meta.table_name, PaginationConfig={"PageSize": PAGE}, **kwargs):
-            bar.update(page.get("ScannedCount", 0))
-            yield from page.get("Items", [])
+        bar = progress_bars(self.stderr, disable=self.no_progress)(model.__name__, total)
+        for item in db.scan_raw(model.Meta.table_name, page_size=PAGE, **kwargs):
+            bar.update(1)
+            yield item
         bar.close()
 
     def _update(self, model, hash_key: str, actions: list, condition) -> bool:
@@ -73,7 +73,7 @@ class Command(BaseCommand):
         try:
             model._get_connection().update_item(hash_key, actions=actions, condition=condition)
         except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if response_code(exc) == "ConditionalCheckFailedException":  # None: no answer, raised
                 return False
             raise
         return True

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from appointments.integrity import SCAN_SEGMENTS, integrity_repair, integrity_report
+from scheduler.progress import progress_bars
 
 
 class Command(BaseCommand):
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bars (logs, CI).")
 
     def handle(self, *args, repair: bool, segments: int, no_progress: bool, **options):
-        report = integrity_report(segments=segments, progress=None if no_progress else self.stderr)
+        report = integrity_report(segments=segments, progress=None if no_progress else progress_bars(self.stderr))
         for name, value in sorted(report.counts.items()):
             self.stdout.write(f"{name}: {value}")
         for problem in report.problems:

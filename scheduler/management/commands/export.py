@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from scheduler import backup
+from scheduler.progress import progress_bars
 
 
 class Command(BaseCommand):
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, out: str, no_progress: bool, **options):
         try:
-            manifest = backup.export_tables(out, progress=backup.progress_bars(self.stderr, disable=no_progress))
+            manifest = backup.export_tables(out, progress=progress_bars(self.stderr, disable=no_progress))
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         for name, table in manifest["tables"].items():

@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from scheduler import backup
+from scheduler.progress import progress_bars
 
 
 class Command(BaseCommand):
@@ -22,7 +23,7 @@ class Command(BaseCommand):
         source = options["from"]
 
         try:
-            written = backup.import_tables(source, progress=backup.progress_bars(self.stderr, disable=no_progress))
+            written = backup.import_tables(source, progress=progress_bars(self.stderr, disable=no_progress))
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         for name, count in written.items():

@@ -1,12 +1,13 @@
 """Re-encrypt every protected value under the active key, and recompute the e-mail blind index."""
 
 from django.core.management.base import BaseCommand
-from tqdm import tqdm
 
 from appointments.models import Appointment
 from patients.models import Patient
 from patients.services import email_blind_index
 from scheduler.crypto import key_id_of, keyring
+from scheduler.db import scan_raw
+from scheduler.progress import progress_bars
 
 
 class Command(BaseCommand):
@@ -32,21 +33,14 @@ class Command(BaseCommand):
         total = model.count()
         rewritten = 0
         # A raw scan: the key ids are read without decrypting anything.
-        scan = model._get_connection().scan
-        bar = tqdm(total=total, unit="record", desc=model.__name__, disable=no_progress, file=self.stderr)
-        last_key = None
-        while True:
-            page = scan(exclusive_start_key=last_key, limit=200)
-            for raw in page.get("Items", []):
-                bar.update(1)
-                stale = [name for name in raw_names if "S" in raw.get(name, {}) and key_id_of(raw[name]["S"]) != active]
-                index_stale = model is Patient and self._index_stale(raw)
-                if stale or index_stale:
-                    self._rewrite(model.from_raw_data(raw))
-                    rewritten += 1
-            last_key = page.get("LastEvaluatedKey")
-            if not last_key:
-                break
+        bar = progress_bars(self.stderr, disable=no_progress)(model.__name__, total)
+        for raw in scan_raw(model.Meta.table_name, page_size=200):
+            bar.update(1)
+            stale = [name for name in raw_names if "S" in raw.get(name, {}) and key_id_of(raw[name]["S"]) != active]
+            index_stale = model is Patient and self._index_stale(raw)
+            if stale or index_stale:
+                self._rewrite(model.from_raw_data(raw))
+                rewritten += 1
         bar.close()
         return rewritten
 
