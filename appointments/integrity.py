@@ -150,18 +150,9 @@ def _locks_required(appointment: Appointment, now: datetime) -> bool:
 
 
 def _pending_key_expected(appointment: Appointment) -> bool:
-    """Whether `Appointment.set_state` would give this appointment a pending index key (its value may
-    be sharded; only its presence is judged)."""
-    probe = Appointment(
-        appointment.appointment_id,
-        patient_id=appointment.patient_id,
-        doctor_id=appointment.doctor_id,
-        country_id=appointment.country_id,
-        appointment_date=appointment.appointment_date,
-        end_date=appointment.end_date,
-    )
-    probe.set_state(appointment.state)
-    return probe.pending_key is not None
+    """Whether the appointment should carry a pending index key (its value is sharded; only its
+    presence is judged here)."""
+    return appointment.index_keys()[0] is not None
 
 
 def _scan(model: type, attributes: list[str], segments: int) -> Iterator[Iterator]:

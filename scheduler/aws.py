@@ -143,16 +143,19 @@ def ensure_point_in_time_recovery(table_name: str, report: Report) -> None:
 INDEX_ACTIVE_TIMEOUT_SECONDS = 6 * 3600
 
 
+def index_statuses(table: str) -> dict[str, str]:
+    """The table's GSIs and their status (CREATING, ACTIVE, DELETING...), from one DescribeTable."""
+    indexes = client("dynamodb").describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+    return {index["IndexName"]: index["IndexStatus"] for index in indexes}
+
+
 def ensure_indexes(model, report: Report) -> None:
     """Add the GSIs the model declares that its existing table lacks: one per UpdateTable (DynamoDB
     builds one at a time), each waited for until ACTIVE. Indexes the model no longer declares stay
     (`backfill_keys --drop-old-indexes` removes them, on purpose, never bootstrap)."""
     dynamodb = client("dynamodb")
     name = model.Meta.table_name
-    existing = {
-        index["IndexName"]
-        for index in dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
-    }
+    existing = index_statuses(name)
     for index in model._get_schema()["global_secondary_indexes"]:
         index_name = index["index_name"]
         if index_name in existing:
@@ -179,8 +182,7 @@ def drop_index(model, index_name: str) -> bool:
     """Delete one GSI of the model's table and wait until it is gone; False if it was not there."""
     dynamodb = client("dynamodb")
     name = model.Meta.table_name
-    indexes = dynamodb.describe_table(TableName=name)["Table"].get("GlobalSecondaryIndexes", [])
-    if not any(index["IndexName"] == index_name for index in indexes):
+    if index_name not in index_statuses(name):
         return False
     dynamodb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index_name}}])
     wait_for_index(name, index_name, lambda status: status is None)
@@ -191,8 +193,7 @@ def wait_for_index(table: str, index_name: str, done: Callable[[str | None], boo
     """Wait until the index's status (None once it is gone) satisfies `done`."""
     deadline = time.monotonic() + INDEX_ACTIVE_TIMEOUT_SECONDS
     while True:
-        indexes = client("dynamodb").describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
-        status = next((index["IndexStatus"] for index in indexes if index["IndexName"] == index_name), None)
+        status = index_statuses(table).get(index_name)
         if done(status):
             return
         if time.monotonic() > deadline:

@@ -54,8 +54,7 @@ class Command(BaseCommand):
     def _missing_indexes(self) -> list[str]:
         missing = []
         for model in (Appointment, Event):
-            table = aws.client("dynamodb").describe_table(TableName=model.Meta.table_name)["Table"]
-            present = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+            present = aws.index_statuses(model.Meta.table_name)
             missing += [f"{model.Meta.table_name}.{name}" for name in model._indexes if name not in present]
         return missing
 
