@@ -101,6 +101,25 @@ def pct(samples: list[float], q: float) -> float:
 # --- The raw calls ------------------------------------------------------------------------------
 
 
+def stored_appointment(appointment_id: str, doctor_id: str, patient_id: str, start: datetime, state: str):
+    """A 30-minute appointment in Chile as the product would store it (version 1)."""
+    from appointments.models import Appointment
+
+    appointment = Appointment(
+        appointment_id,
+        patient_id=patient_id,
+        doctor_id=doctor_id,
+        country_id="002",
+        appointment_date=start,
+        end_date=start + timedelta(minutes=30),
+        duration_minutes=30,
+    )
+    appointment.set_state(state)
+    appointment.touch()
+    appointment.version = 1
+    return appointment
+
+
 class Raw:
     """The DynamoDB (and SQS) calls of one booking made directly with boto3, items built by the
     product's own models so that they have the product's sizes."""
@@ -129,19 +148,8 @@ class Raw:
         from scheduler.db import new_id
         from scheduler.models import Lock
 
-        appointment = Appointment(
-            new_id(),
-            patient_id=patient_id,
-            doctor_id=doctor_id,
-            country_id="002",
-            appointment_date=start,
-            end_date=start + timedelta(minutes=30),
-            duration_minutes=30,
-        )
-        appointment.set_state(PENDING)
+        appointment = stored_appointment(new_id(), doctor_id, patient_id, start, PENDING)
         appointment.lock_keys = _locks_for(appointment)
-        appointment.touch()
-        appointment.version = 1
         items = [
             _put(Appointment, appointment.serialize(), "attribute_not_exists(appointmentId)"),
             *(
@@ -228,19 +236,8 @@ def seed_agenda(doctor_id: str, count: int, first: datetime) -> float:
 
     def item(index: int) -> dict:
         start = first + timedelta(minutes=30 * index)
-        appointment = Appointment(
-            f"{doctor_id}-{index:07d}",
-            patient_id=f"seed-patient-{index % 5000}",
-            doctor_id=doctor_id,
-            country_id="002",
-            appointment_date=start,
-            end_date=start + timedelta(minutes=30),
-            duration_minutes=30,
-        )
-        appointment.set_state(SCHEDULED)
-        appointment.touch()
-        appointment.version = 1
-        return appointment.serialize()
+        patient_id = f"seed-patient-{index % 5000}"
+        return stored_appointment(f"{doctor_id}-{index:07d}", doctor_id, patient_id, start, SCHEDULED).serialize()
 
     def write(chunk: range) -> None:
         request = {table: [{"PutRequest": {"Item": item(index)}} for index in chunk]}

@@ -218,16 +218,22 @@ def processes():
                 process.kill()
 
 
+def serve(env: dict, name: str, processes: list, *, doctors: int, patients: int) -> tuple[str, Api]:
+    """The scenario's tables, its API under gunicorn and a clinic: (API url, signed-in admin)."""
+    manage(env, "bootstrap", "--wait")
+    api_process, url = start_api(name, gunicorn=True, env=env)
+    processes.append(api_process)
+    admin = sign_in(url, env)
+    make_clinic(admin, doctors=doctors, patients=patients)
+    return url, admin
+
+
 def test_dynamodb_paused_then_killed_and_restarted_while_20_clients_book(services, processes, tmp_path):
     dynamodb = services("dynamodb", "faults-dynamodb", data_dir=tmp_path / "dynamodb")
     moto = services("moto", "faults-moto-1")
     env = scenario_env(dynamodb, moto)
-    manage(env, "bootstrap", "--wait")
-    api_process, url = start_api("faults-api-dynamodb", gunicorn=True, env=env)
-    processes.append(api_process)
-    admin = sign_in(url, env)
     doctors, count = 5, 20
-    make_clinic(admin, doctors=doctors, patients=count)
+    url, admin = serve(env, "faults-api-dynamodb", processes, doctors=doctors, patients=count)
 
     clients = Clients(admin, count=count, doctors=doctors)
     time.sleep(3)  # bookings going through
@@ -388,12 +394,8 @@ def test_sqs_and_sns_down_for_a_minute_then_back_empty_while_clients_book(servic
         "SNS_BREAKER_SECONDS": "3",
     }
     env = scenario_env(dynamodb, moto, **fast)
-    manage(env, "bootstrap", "--wait")
-    api_process, url = start_api("faults-api-moto", gunicorn=True, env=env)
-    processes.append(api_process)
-    admin = sign_in(url, env)
     doctors, count = 2, 4
-    make_clinic(admin, doctors=doctors, patients=count)
+    url, admin = serve(env, "faults-api-moto", processes, doctors=doctors, patients=count)
     # As the product runs: a worker for the country queues, the sweeper on `periodic`, and beat.
     processes.append(CeleryWorker("faults-cl", ["--pool", "solo", "--queues", "default,appointments-cl"], env=env))
     processes.append(CeleryWorker("faults-sweeper", ["--pool", "solo", "--queues", "periodic"], env=env))
