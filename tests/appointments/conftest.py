@@ -6,10 +6,20 @@ import pytest
 SANTIAGO = ZoneInfo("America/Santiago")
 
 
+def anchor_monday(today: date | None = None) -> date:
+    """The first Monday at least 8 days after today: the start of the week every test books in.
+
+    Every weekday of a test week is derived from this one Monday, so "Monday" always comes before
+    "Wednesday" of the same week whatever day the suite runs on (a Tuesday used to find next
+    Wednesday before next Monday)."""
+    today = today or date.today()
+    return today + timedelta(days=8 + (-(today.weekday() + 8)) % 7)
+
+
 def next_local(weekday: int, clock: str, *, zone: ZoneInfo = SANTIAGO, weeks: int = 1) -> datetime:
-    """The given weekday (0 = Monday) at a local clock time, at least `weeks` weeks from today."""
-    today = date.today()
-    day = today + timedelta(days=(weekday - today.weekday()) % 7 + 7 * weeks)
+    """The given weekday (0 = Monday) of the test week (`weeks` = 2: the week after), at a local
+    clock time in `zone`. The test week starts on `anchor_monday()`, 8 to 14 days from today."""
+    day = anchor_monday() + timedelta(days=7 * (weeks - 1) + weekday)
     hours, minutes = map(int, clock.split(":"))
     return datetime.combine(day, time(hours, minutes), zone)
 
