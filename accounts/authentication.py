@@ -7,7 +7,7 @@ import dataclasses
 
 from rest_framework import authentication, exceptions
 
-from scheduler.roles import Anonymous, Principal
+from scheduler.security.roles import Anonymous, Principal
 
 __all__ = ["Anonymous", "BearerTokenAuthentication", "BrowserSessionAuthentication"]
 

@@ -4,7 +4,7 @@ import time
 from accounts.models import Token, User
 from scheduler.db import Page, paginate
 from scheduler.exceptions import NotFound
-from scheduler.roles import Principal
+from scheduler.security.roles import Principal
 
 
 def token_hash(raw: str) -> str:

@@ -1,8 +1,8 @@
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from scheduler.roles import ROLES
-from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, StrictSerializer, TextField
+from scheduler.api.serializers import IdField, ListParamsSerializer, RecordSerializer, StrictSerializer, TextField
+from scheduler.security.roles import ROLES
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@+-]{3,150}$"
 

@@ -20,10 +20,10 @@ from accounts.models import LoginFailures, Token, User
 from countries.models import Country
 from doctors.models import Doctor
 from patients.models import Patient
-from scheduler import audit
 from scheduler.db import Transaction, apply_changes, batch_get, run_transaction, save_record
 from scheduler.exceptions import Conflict, InvalidInput
-from scheduler.roles import ADMIN, DOCTOR, PATIENT, ROLES, STAFF
+from scheduler.security import audit
+from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, ROLES, STAFF
 
 logger = logging.getLogger(__name__)
 

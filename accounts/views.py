@@ -24,8 +24,8 @@ from accounts.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from scheduler import audit
-from scheduler.views import AuditedView, EnvelopeSchema, RecordViewSet, page_of, paginated_response
+from scheduler.api.views import AuditedView, EnvelopeSchema, RecordViewSet, page_of, paginated_response
+from scheduler.security import audit
 
 
 def client_address(request) -> str:

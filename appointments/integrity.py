@@ -23,8 +23,8 @@ from datetime import datetime
 from appointments.models import ACTIVE_STATES, COMPLETED, NO_SHOW, PENDING, Appointment, Event
 from appointments.services import LOCK_RETENTION, MAX_REQUEUES, _locks_for, _put_locks
 from scheduler.db import Transaction, batch_get, run_transaction, save_record, utcnow
+from scheduler.db.locks import Lock
 from scheduler.exceptions import ApplicationError, Conflict
-from scheduler.models import Lock
 from scheduler.progress import Progress, ProgressFactory, no_progress
 
 # States whose appointment keeps its lock items: active ones hold the time; completed and no-show

@@ -5,8 +5,8 @@ from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, Un
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from scheduler.crypto import EncryptedUnicodeAttribute
 from scheduler.db import RecordModel, register, shard_key, table_meta
+from scheduler.security.crypto import EncryptedUnicodeAttribute
 
 PENDING, SCHEDULED, COMPLETED, NO_SHOW, CANCELLED = "pending", "scheduled", "completed", "no_show", "cancelled"
 STATES = (PENDING, SCHEDULED, COMPLETED, NO_SHOW, CANCELLED)

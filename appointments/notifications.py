@@ -20,10 +20,10 @@ from appointments import timegrid
 from appointments.models import SCHEDULED, Appointment
 from doctors.models import Doctor
 from patients.models import Patient
-from scheduler import aws
 from scheduler.db import batch_get, utcnow
+from scheduler.db.locks import Lock
 from scheduler.exceptions import response_code
-from scheduler.models import Lock
+from scheduler.messaging import aws
 
 logger = logging.getLogger(__name__)
 

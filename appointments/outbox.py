@@ -21,9 +21,9 @@ from pynamodb.exceptions import UpdateError
 
 from appointments import timegrid
 from appointments.models import UNPUBLISHED, Appointment, Event
-from scheduler import aws
 from scheduler.db import new_id, query_shards, shard_key, sweep_keys, utcnow
 from scheduler.exceptions import response_code
+from scheduler.messaging import aws
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from appointments.models import STATES
 from appointments.selectors import MAX_DURATION_MINUTES
-from scheduler.serializers import (
+from scheduler.api.serializers import (
     EARLIEST_YEAR,
     LATEST_YEAR,
     BoundedDateField,

@@ -42,8 +42,8 @@ from scheduler.db import (
     utcnow,
     version_conflict,
 )
+from scheduler.db.locks import Lock
 from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, NotFound, VersionConflict
-from scheduler.models import Lock
 
 logger = logging.getLogger(__name__)
 

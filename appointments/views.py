@@ -10,7 +10,7 @@ from appointments.serializers import (
     AppointmentSerializer,
     AppointmentUpdateSerializer,
 )
-from scheduler.views import RecordViewSet
+from scheduler.api.views import RecordViewSet
 
 _ID = RecordViewSet.lookup_value_regex
 

@@ -144,9 +144,9 @@ class Raw:
         from appointments.services import LOCK_RETENTION, _locks_for
         from doctors.models import Doctor
         from patients.models import Patient
-        from scheduler import audit
         from scheduler.db import new_id
-        from scheduler.models import Lock
+        from scheduler.db.locks import Lock
+        from scheduler.security import audit
 
         appointment = stored_appointment(new_id(), doctor_id, patient_id, start, PENDING)
         appointment.lock_keys = _locks_for(appointment)
@@ -228,7 +228,7 @@ def seed_agenda(doctor_id: str, count: int, first: datetime) -> float:
     """`count` scheduled 30-minute appointments on the doctor, back to back from `first`, written
     with BatchWriteItem (4 threads); returns the seconds it took."""
     from appointments.models import SCHEDULED, Appointment
-    from scheduler import aws
+    from scheduler.messaging import aws
 
     dynamodb = aws.client("dynamodb")
     table = Appointment.Meta.table_name
@@ -353,7 +353,7 @@ def main() -> None:
     from rest_framework.test import APIClient
 
     from accounts import services as accounts
-    from scheduler import aws
+    from scheduler.messaging import aws
     from tests.stack import CeleryWorker, start_api
 
     api_process = worker = None

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from countries import reference
-from scheduler.serializers import IdField, ListParamsSerializer, RecordSerializer, TextField
+from scheduler.api.serializers import IdField, ListParamsSerializer, RecordSerializer, TextField
 
 
 class CountrySerializer(RecordSerializer):

@@ -6,7 +6,6 @@ from countries.models import Country
 from countries.selectors import country_get, country_policy_forget
 from doctors.selectors import doctor_exists_in_country
 from patients.selectors import patient_exists_in_country
-from scheduler import aws
 from scheduler.db import (
     Transaction,
     apply_changes,
@@ -16,8 +15,9 @@ from scheduler.db import (
     run_transaction,
     save_record,
 )
+from scheduler.db.locks import Lock, unique_value_key
 from scheduler.exceptions import Conflict, InvalidInput
-from scheduler.models import Lock, unique_value_key
+from scheduler.messaging import aws
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 from countries import selectors, services
 from countries.models import Country
 from countries.serializers import CountryListParams, CountrySerializer
-from scheduler.views import RecordViewSet
+from scheduler.api.views import RecordViewSet
 
 
 class CountryViewSet(RecordViewSet):

@@ -4,7 +4,7 @@ from rest_framework import serializers
 from appointments.timegrid import LOCK_MINUTES
 from countries import reference
 from doctors.schedule import EXAMPLES, ScheduleError, WeeklyWindow, format_clock, parse_available_times
-from scheduler.serializers import (
+from scheduler.api.serializers import (
     BoundedDateTimeField,
     EmailAddressField,
     IdField,

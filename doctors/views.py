@@ -8,7 +8,7 @@ from appointments.serializers import AvailabilityParams
 from doctors import selectors, services
 from doctors.models import Doctor
 from doctors.serializers import DoctorListParams, DoctorSerializer
-from scheduler.views import RecordViewSet
+from scheduler.api.views import RecordViewSet
 
 
 class DoctorViewSet(RecordViewSet):

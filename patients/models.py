@@ -1,8 +1,8 @@
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
-from scheduler.crypto import EncryptedUnicodeAttribute
 from scheduler.db import RecordModel, register, table_meta
+from scheduler.security.crypto import EncryptedUnicodeAttribute
 
 
 class ByCountryIndex(GlobalSecondaryIndex):
@@ -28,7 +28,7 @@ class Patient(RecordModel):
         pass
 
     patient_id = UnicodeAttribute(hash_key=True, attr_name="patientId")
-    # Personal data is encrypted before it leaves the process (scheduler/crypto.py).
+    # Personal data is encrypted before it leaves the process (scheduler/security/crypto.py).
     name = EncryptedUnicodeAttribute()
     country_id = UnicodeAttribute(attr_name="countryId")
     age = NumberAttribute(null=True)

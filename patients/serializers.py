@@ -3,7 +3,7 @@ from datetime import date
 import phonenumbers
 from rest_framework import serializers
 
-from scheduler.serializers import EmailAddressField, IdField, ListParamsSerializer, RecordSerializer, TextField
+from scheduler.api.serializers import EmailAddressField, IdField, ListParamsSerializer, RecordSerializer, TextField
 
 MAX_AGE = 150
 

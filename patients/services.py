@@ -6,7 +6,6 @@ from countries.selectors import country_get_referenced
 from countries.services import country_must_exist
 from patients.models import Patient
 from patients.selectors import patient_get
-from scheduler.crypto import blind_index
 from scheduler.db import (
     Transaction,
     apply_changes,
@@ -17,6 +16,7 @@ from scheduler.db import (
     save_record,
 )
 from scheduler.exceptions import Conflict
+from scheduler.security.crypto import blind_index
 
 OPTIONAL_FIELDS = ("age", "birth_date", "address", "email", "phone_number")
 

@@ -1,7 +1,7 @@
 from patients import selectors, services
 from patients.models import Patient
 from patients.serializers import PatientListParams, PatientSerializer
-from scheduler.views import RecordViewSet
+from scheduler.api.views import RecordViewSet
 
 
 class PatientViewSet(RecordViewSet):

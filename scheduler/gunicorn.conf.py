@@ -1,7 +1,7 @@
 """gunicorn's settings for every way the API is served (`make run`, Docker Compose, the image).
 
 Threads serve the waits on DynamoDB and SQS; processes use the cores. The app logs one line per
-request itself (scheduler/middleware.py), so gunicorn's access log stays off."""
+request itself (scheduler/api/middleware.py), so gunicorn's access log stays off."""
 
 import os
 

@@ -101,8 +101,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (the browsable API's and the Swagger UI's), whatever the server and DEBUG.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "scheduler.middleware.RequestIdMiddleware",
-    "scheduler.middleware.BodySizeLimitMiddleware",
+    "scheduler.api.middleware.RequestIdMiddleware",
+    "scheduler.api.middleware.BodySizeLimitMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -224,8 +224,8 @@ SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)
 
 # --- Celery ------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="sqs://")
-# kombu's SQS transport, with one boto3 Session per process instead of one per queue (scheduler/sqs.py).
-CELERY_BROKER_TRANSPORT = "scheduler.sqs:Transport"
+# kombu's SQS transport, with one boto3 Session per process instead of one per queue (scheduler/messaging/sqs.py).
+CELERY_BROKER_TRANSPORT = "scheduler.messaging.sqs:Transport"
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "region": AWS_REGION,
@@ -235,7 +235,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # the interval is how soon a queue asks again once a busy worker has room (not 0: it would spin).
     "polling_interval": env.float("SQS_POLLING_INTERVAL", default=0.1),
     "wait_time_seconds": env.int("SQS_WAIT_TIME_SECONDS", default=15),
-    # Filled at run time by scheduler.workers.declare_queue with each queue's URL (after making sure the
+    # Filled at run time by scheduler.messaging.workers.declare_queue with each queue's URL (after making sure the
     # queue and its dead-letter queue exist), so kombu never creates a queue without its DLQ.
     "predefined_queues": {},
 }
@@ -266,7 +266,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = ("scheduler.workers.route_task",)
+CELERY_TASK_ROUTES = ("scheduler.messaging.workers.route_task",)
 # The longest a task may run: well below the visibility timeout, so SQS never hands a running
 # task's message to another worker.
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
@@ -302,7 +302,7 @@ CELERY_BEAT_SCHEDULE = {
 # After an SNS failure, a worker's relay leaves events to the sweep for this long (appointments/outbox.py).
 SNS_BREAKER_SECONDS = env.float("SNS_BREAKER_SECONDS", default=15.0)
 # After a commit, the booking's queue message (and an event's relay) is sent by background threads
-# of the process, after the response: the request does not wait on SQS (scheduler/handoff.py).
+# of the process, after the response: the request does not wait on SQS (scheduler/messaging/handoff.py).
 HANDOFF_BACKGROUND = env.bool("HANDOFF_BACKGROUND", default=True)
 HANDOFF_THREADS = env.int("HANDOFF_THREADS", default=2)
 # Hand-offs waiting at most; beyond it a request sends its own (back-pressure instead of memory).
@@ -312,7 +312,7 @@ HANDOFF_FLUSH_SECONDS = env.float("HANDOFF_FLUSH_SECONDS", default=5.0)
 # Seconds a worker waits between looks for countries created since it started.
 WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=10.0)
 # HTTP connections a worker's SQS polling shares: at least this many, and one per consumed queue
-# plus the margin (sized when the worker starts; see scheduler/workers.py).
+# plus the margin (sized when the worker starts; see scheduler/messaging/workers.py).
 WORKER_SQS_CONNECTIONS = env.int("WORKER_SQS_CONNECTIONS", default=32)
 WORKER_SQS_CONNECTIONS_MARGIN = env.int("WORKER_SQS_CONNECTIONS_MARGIN", default=32)
 
@@ -337,20 +337,20 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="log" if IS_LOCAL else "sns")
 
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_PARSER_CLASSES": ["scheduler.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["scheduler.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "scheduler.renderers.LinkedBrowsableAPIRenderer",
+        "scheduler.api.renderers.LinkedBrowsableAPIRenderer",
     ],
     # Bearer first: its WWW-Authenticate header makes a missing credential a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.BearerTokenAuthentication",
         "accounts.authentication.BrowserSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["scheduler.permissions.IsAllowed"],
+    "DEFAULT_PERMISSION_CLASSES": ["scheduler.security.permissions.IsAllowed"],
     "UNAUTHENTICATED_USER": "accounts.authentication.Anonymous",
     "EXCEPTION_HANDLER": "scheduler.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["scheduler.throttling.ClientRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["scheduler.security.throttling.ClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -369,10 +369,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["scheduler.schema.strip_optional_slash"],
+    "PREPROCESSING_HOOKS": ["scheduler.api.schema.strip_optional_slash"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "scheduler.schema.document_errors",
+        "scheduler.api.schema.document_errors",
     ],
 }
 

@@ -29,7 +29,8 @@ def aws_stack():
     """DynamoDB Local and moto server up, with this run's tables, queues and topic."""
     from django.core.management import call_command
 
-    from scheduler import aws, db
+    from scheduler import db
+    from scheduler.messaging import aws
 
     _stack.wait_until_up()
     call_command("bootstrap", wait=True, stdout=open(os.devnull, "w"))  # noqa: SIM115

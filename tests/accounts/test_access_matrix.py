@@ -231,7 +231,7 @@ def test_staff_cannot_book_or_probe_patients_of_other_countries(world):
 
 
 def test_a_refusal_of_the_role_itself_is_audited(world):
-    from scheduler.audit import AuditEntry
+    from scheduler.security.audit import AuditEntry
 
     assert world["patient"].post("/countries", {"name": "X", "code": "AR"}, format="json").status_code == 403
     denied = [e for e in AuditEntry.scan() if e.outcome == "denied" and e.actor == "patient-cl"]

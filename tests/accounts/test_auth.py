@@ -9,7 +9,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import LoginFailures, Token, User
-from scheduler.audit import AuditEntry
+from scheduler.security.audit import AuditEntry
 from tests.conftest import PASSWORD, signed_in
 
 STRONG = "a long enough passphrase"

@@ -59,8 +59,8 @@ def book(api, *, at: datetime, patient: str = "0315", doctor: str = "doctor001",
 def drain(suffix: str) -> list[dict]:
     """Every message waiting on a queue of this run, removed from it (after this process's
     hand-offs have gone out)."""
-    from scheduler import aws  # not at import: conftests load before the test settings are chosen
-    from scheduler.handoff import handoff
+    from scheduler.messaging import aws  # not at import: conftests load before the test settings are chosen
+    from scheduler.messaging.handoff import handoff
 
     assert handoff.flush(10)
 

@@ -12,7 +12,8 @@ from django.core.management.base import CommandError
 from appointments import outbox, services
 from appointments.management.commands import backfill_keys
 from appointments.models import PENDING, REMINDER_DUE, SCHEDULED, UNPUBLISHED, Appointment, Event
-from scheduler import aws, db
+from scheduler import db
+from scheduler.messaging import aws
 from tests.appointments.conftest import put_appointment, read_all, set_raw, shards_of
 
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from appointments.models import Appointment
-from scheduler.models import Lock
+from scheduler.db.locks import Lock
 from tests.appointments.conftest import book, next_local, z
 
 MONDAY, WEDNESDAY, FRIDAY, SUNDAY = 0, 2, 4, 6

@@ -36,7 +36,7 @@ def sqs_sends(monkeypatch):
     `_put`) and any plain SendMessage on the app's own SQS client; counted after the hand-offs ran."""
     from kombu.transport.SQS import Channel
 
-    from scheduler import aws
+    from scheduler.messaging import aws
 
     sent: list[str] = []
     real_put = Channel._put
@@ -71,7 +71,7 @@ def measure(calls: list[str], request) -> list[str]:
 
 
 def test_a_booking_sends_at_most_one_queue_message(clinic, sqs_sends):
-    from scheduler.handoff import handoff
+    from scheduler.messaging.handoff import handoff
 
     at = next_local(MONDAY, "10:00")
     for index in range(3):

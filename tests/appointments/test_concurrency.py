@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from appointments.models import Appointment
-from scheduler.models import Lock
+from scheduler.db.locks import Lock
 from tests.appointments.conftest import next_local, z
 from tests.stack import start_api
 

@@ -22,7 +22,7 @@ from appointments.integrity import (
 )
 from appointments.models import COMPLETED, PENDING, SCHEDULED, Appointment, Event
 from scheduler.db import utcnow
-from scheduler.models import Lock
+from scheduler.db.locks import Lock
 from tests.appointments.conftest import z
 from tests.conftest import later
 

@@ -4,7 +4,7 @@ import pytest
 
 from appointments.models import Appointment
 from appointments.signals import appointment_committed
-from scheduler.models import Lock
+from scheduler.db.locks import Lock
 from tests.appointments.conftest import book, next_local, z
 
 MONDAY = 0

@@ -19,9 +19,9 @@ from rest_framework.test import APIClient
 from appointments.models import SCHEDULED, Appointment, Event
 from appointments.tasks import process_appointment, publish_pending_events, requeue_stale_pending, send_due_reminders
 from countries.reference import country_names, principal_zone
-from scheduler import aws
 from scheduler.db import utcnow
-from scheduler.workers import PERIODIC_QUEUE
+from scheduler.messaging import aws
+from scheduler.messaging.workers import PERIODIC_QUEUE
 from tests.conftest import PASSWORD, clear_tables
 from tests.faults import SwitchableProxy
 from tests.stack import CeleryWorker

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from appointments import outbox, services
 from appointments.models import Appointment, Event
 from appointments.notifications import notification_handle
-from scheduler import aws
+from scheduler.messaging import aws
 from tests.appointments.conftest import book, drain, next_local
 
 MONDAY = 0
@@ -262,7 +262,7 @@ def test_redrive_moves_dead_letters_back(quiet_queues):
 
 def test_routing_declares_the_country_queue_with_its_dead_letter_queue(aws_stack):
     from scheduler.celery import app
-    from scheduler.workers import route_task
+    from scheduler.messaging.workers import route_task
 
     route = route_task("appointments.process", (), {"appointment_id": "x", "country_code": "AR"}, {})
     assert route == {"queue": "appointments-ar"}

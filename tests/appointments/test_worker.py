@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from appointments.models import Event
 from appointments.tasks import process_appointment
-from scheduler import aws
+from scheduler.messaging import aws
 from tests.appointments.conftest import book, drain, next_local
 from tests.stack import CeleryWorker
 

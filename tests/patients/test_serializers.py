@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 
 from patients.serializers import PatientSerializer
-from scheduler.serializers import ID_MESSAGE
+from scheduler.api.serializers import ID_MESSAGE
 
 PATIENT = {
     "patientId": "0315",

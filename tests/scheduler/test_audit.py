@@ -5,8 +5,9 @@ import json
 import pytest
 from pynamodb.exceptions import PutError
 
-from scheduler import aws, db
-from scheduler.audit import AuditEntry, object_keys
+from scheduler import db
+from scheduler.messaging import aws
+from scheduler.security.audit import AuditEntry, object_keys
 
 PROTECTED = ["Patient cl", "p-cl@example.com", "+56912345678", "Street cl 1", "1950-01-02", "chest pain since Tuesday"]
 

@@ -12,7 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from scheduler import aws, backup, db
+from scheduler import db
+from scheduler.db import backup
+from scheduler.messaging import aws
 from tests.conftest import clear_tables
 
 # An item with every DynamoDB type, nested, in a table whose model leaves other attributes free:

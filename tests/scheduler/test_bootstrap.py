@@ -4,7 +4,7 @@ import uuid
 
 from django.core.management import call_command
 
-from scheduler import aws
+from scheduler.messaging import aws
 
 
 def run_bootstrap() -> str:
@@ -38,7 +38,7 @@ def test_a_new_country_gets_its_queue_with_a_dead_letter_queue_at_once(api):
 
 def test_tables_have_their_indexes_and_ttl(aws_stack):
     from doctors.models import Doctor
-    from scheduler.models import Lock
+    from scheduler.db.locks import Lock
 
     dynamodb = aws.client("dynamodb")
     table = dynamodb.describe_table(TableName=Doctor.Meta.table_name)["Table"]

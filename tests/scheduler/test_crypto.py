@@ -11,8 +11,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.test import override_settings
 
-from scheduler import aws, crypto
-from scheduler.crypto import DecryptionError, decrypt, encrypt, key_id_of, parse_keys
+from scheduler.messaging import aws
+from scheduler.security import crypto
+from scheduler.security.crypto import DecryptionError, decrypt, encrypt, key_id_of, parse_keys
 
 
 def key(key_id: str) -> str:

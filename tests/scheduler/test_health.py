@@ -1,6 +1,6 @@
 import boto3
 
-from scheduler import aws
+from scheduler.messaging import aws
 
 
 def test_live(api):

@@ -6,7 +6,7 @@ import weakref
 from django.conf import settings
 from kombu import Connection
 
-from scheduler import aws, sqs
+from scheduler.messaging import aws, sqs
 
 
 def test_each_queue_has_its_own_client_from_one_shared_session(aws_stack):
@@ -35,7 +35,7 @@ def test_a_forked_pool_process_opens_its_own_aws_connections(aws_stack):
 
     from countries.models import Country
     from scheduler import db
-    from scheduler.workers import fresh_connections
+    from scheduler.messaging.workers import fresh_connections
 
     inherited_db, inherited_model = db.connection(), Country._get_connection()
     inherited_sqs = aws.client("sqs")

@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from pynamodb.exceptions import UpdateError
 
 from appointments.models import UNPUBLISHED, Appointment, Event
-from scheduler import aws, db
+from scheduler import db
 from scheduler.exceptions import response_code
+from scheduler.messaging import aws
 from scheduler.progress import progress_bars
 
 # Indexes a table made before keeps until `--drop-old-indexes` (never bootstrap: a listing still

@@ -8,7 +8,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from appointments.notifications import notification_handle
-from scheduler import aws
+from scheduler.messaging import aws
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler import aws
+from scheduler.messaging import aws
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler import backup
+from scheduler.db import backup
 from scheduler.progress import progress_bars
 
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from scheduler import aws
+from scheduler.messaging import aws
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from django.core.management.base import BaseCommand
 from appointments.models import Appointment
 from patients.models import Patient
 from patients.services import email_blind_index
-from scheduler.crypto import key_id_of, keyring
 from scheduler.db import scan_raw
 from scheduler.progress import progress_bars
+from scheduler.security.crypto import key_id_of, keyring
 
 
 class Command(BaseCommand):

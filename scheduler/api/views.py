@@ -29,11 +29,12 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from scheduler import audit, aws
+from scheduler.api.serializers import ID_PATTERN, ListParamsSerializer
 from scheduler.db import Page, RecordModel
 from scheduler.exceptions import NotFound, PreconditionFailed, ServiceUnavailable
-from scheduler.permissions import CREATE, DELETE, READ, UPDATE, IsAllowed, action_kind
-from scheduler.serializers import ID_PATTERN, ListParamsSerializer
+from scheduler.messaging import aws
+from scheduler.security import audit
+from scheduler.security.permissions import CREATE, DELETE, READ, UPDATE, IsAllowed, action_kind
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 

@@ -261,9 +261,9 @@ TRANSACTION_ATTEMPTS = 4
 def run_transaction(build: Callable[[Transaction], None], *, default_conflict: Callable[[], Exception]) -> None:
     """Build and commit one transaction. A cancelled condition raises the error registered for
     that item (or `default_conflict()`); a TransactionConflict is retried with jittered backoff.
-    Within a request that announced a write (scheduler.audit.acting), its audit entry joins the
+    Within a request that announced a write (scheduler.security.audit.acting), its audit entry joins the
     transaction, so the write and its record commit together or not at all."""
-    from scheduler import audit  # audit's model is built on this module
+    from scheduler.security import audit  # audit's model is built on this module
 
     for attempt in range(TRANSACTION_ATTEMPTS):
         plan = Transaction()

@@ -18,7 +18,7 @@ from rest_framework.exceptions import NotAuthenticated, PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from scheduler.exceptions import InvalidInput, NotFound
-from scheduler.roles import ADMIN, DOCTOR, PATIENT, STAFF
+from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, STAFF
 
 # Kinds of action. DRF's actions map onto them; custom read-only routes count as list or read.
 LIST, READ, CREATE, UPDATE, DELETE = "list", "read", "create", "update", "delete"

@@ -61,7 +61,7 @@ def declare_queue(suffix: str) -> str:
     """Make sure a queue and its dead-letter queue exist, and declare the queue to kombu as a
     predefined queue (Celery copies the transport options shallowly, so every connection of this
     process sees the shared dict). Called once per queue and process; returns the suffix."""
-    from scheduler import aws
+    from scheduler.messaging import aws
 
     predefined = _app().conf.broker_transport_options["predefined_queues"]
     name = aws.queue_name(suffix)
@@ -75,7 +75,7 @@ def declare_queue(suffix: str) -> str:
 def route_task(name, args, kwargs, options, task=None, **kw):
     """The one routing rule: a task that names a country goes to that country's queue; any other
     to its own or the default queue."""
-    from scheduler import aws
+    from scheduler.messaging import aws
 
     code = (kwargs or {}).get("country_code")
     if code:
@@ -142,7 +142,7 @@ class SqsConnections(bootsteps.StartStopStep):
 
 def _country_suffixes() -> set[str] | None:
     from countries.selectors import country_codes
-    from scheduler import aws
+    from scheduler.messaging import aws
 
     try:
         return {aws.country_queue_suffix(code) for code in country_codes()}
@@ -198,7 +198,8 @@ def fresh_connections(**kwargs) -> None:
     """In each forked pool process: drop the AWS connections inherited from the worker's main process
     (which reads the countries before forking). Two processes on one inherited socket read each
     other's responses: a country "not found", a Query answered with a GetItem's body."""
-    from scheduler import aws, db
+    from scheduler import db
+    from scheduler.messaging import aws
 
     db.connection.cache_clear()
     aws.client.cache_clear()

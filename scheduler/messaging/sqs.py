@@ -8,7 +8,7 @@ Session per process and set of credentials (60 clients: about 20 MB instead of a
 
 A queue can also vanish under a running process: moto loses every queue when it restarts, and on AWS
 someone may delete one. kombu never creates a predefined queue, so here a send to a missing queue
-makes it again (with its dead-letter queue, through scheduler.aws.ensure_queue) and sends once more,
+makes it again (with its dead-letter queue, through scheduler.messaging.aws.ensure_queue) and sends once more,
 and a worker polling a missing queue makes it again and goes on polling instead of crashing. Any
 other failure to receive (SQS not answering) is logged and polled again a second later.
 """
@@ -41,7 +41,7 @@ def is_missing_queue(exc: BaseException) -> bool:
 
 
 def ensure_queue(queue: str) -> None:
-    from scheduler import aws
+    from scheduler.messaging import aws
 
     aws.ensure_queue(queue, lambda *_: None)
     logger.warning("SQS queue %s was missing: made it again", queue)

@@ -1,0 +1,1 @@
+"""Security: roles, the permission layer, the audit trail, field encryption and throttling."""
