@@ -100,6 +100,7 @@ def user_create(
             condition=User.username.does_not_exist(),
             on_fail=lambda: Conflict(f"The username '{username}' is taken.", field="username"),
         )
+        audit.join(tx)
 
     run_transaction(build, default_conflict=lambda: Conflict("The user could not be created; retry."))
     return user
@@ -123,7 +124,7 @@ def user_update(*, username: str, changes: dict[str, Any], if_match: int | None,
     _check_links(role=role, **merged)
     revoke = any(name in changes and changes[name] != getattr(user, name) for name in SCOPE_FIELDS)
     apply_changes(user, changes, if_match=if_match)
-    save_record(user, if_match=if_match)
+    save_record(user, if_match=if_match, also=audit.join)
     if revoke:
         tokens_revoke(username=username)
     return user
@@ -166,10 +167,15 @@ def _issue(user: User) -> IssuedToken:
         created_at=now,
         expires_at=datetime.fromtimestamp(now + settings.TOKEN_TTL_SECONDS, UTC),
     )
+
     # The token is the login's write: the audit entry (action "login") commits with it.
+    def build(tx: Transaction) -> None:
+        tx.put(token, condition=Token.token_hash.does_not_exist())
+        audit.join(tx)
+
     with audit.acting(_actor_for(user), audit.PendingWrite(audit.LOGIN, "token", Token, user.username)):
         run_transaction(
-            lambda tx: tx.put(token, condition=Token.token_hash.does_not_exist()),
+            build,
             default_conflict=lambda: Conflict("Could not issue a token; retry."),
         )
     return IssuedToken(raw, token, user)

@@ -44,6 +44,7 @@ from scheduler.db import (
 )
 from scheduler.db.locks import Lock
 from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, NotFound, VersionConflict
+from scheduler.security import audit
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +224,7 @@ def appointment_create(
                 condition=Patient.patient_id.exists(),
                 on_fail=lambda: InvalidInput("patientId", f"Patient '{patient_id}' does not exist."),
             )
+        audit.join(tx)
 
     try:
         run_transaction(build, default_conflict=lambda: Conflict("The booking could not be made; retry."))
@@ -285,6 +287,7 @@ def _commit_change(
         _put_locks(tx, appointment, list(take))
         if event is not None:
             tx.put(event)
+        audit.join(tx)
 
     run_transaction(build, default_conflict=lambda: version_conflict(if_match))
     if event is not None:

@@ -18,6 +18,7 @@ from scheduler.db import (
 from scheduler.db.locks import Lock, unique_value_key
 from scheduler.exceptions import Conflict, InvalidInput
 from scheduler.messaging import aws
+from scheduler.security import audit
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ def country_create(
             condition=Lock.slot_key.does_not_exist(),
             on_fail=lambda: _code_taken(code),
         )
+        audit.join(tx)
 
     run_transaction(build, default_conflict=lambda: Conflict("The country could not be created; retry."))
     _ensure_queue(country.code)
@@ -106,15 +108,17 @@ def country_update(
         changes["time_zone"] = reference.principal_zone(changes.get("code", old_code))
     apply_changes(country, changes, if_match=if_match)
 
-    def move_code_lock(tx: Transaction) -> None:
-        tx.delete(_code_lock(old_code, country_id))
-        tx.put(
-            _code_lock(country.code, country_id),
-            condition=Lock.slot_key.does_not_exist(),
-            on_fail=lambda: _code_taken(country.code),
-        )
+    def also(tx: Transaction) -> None:
+        if country.code != old_code:  # the code's uniqueness lock moves with it
+            tx.delete(_code_lock(old_code, country_id))
+            tx.put(
+                _code_lock(country.code, country_id),
+                condition=Lock.slot_key.does_not_exist(),
+                on_fail=lambda: _code_taken(country.code),
+            )
+        audit.join(tx)
 
-    save_record(country, if_match=if_match, also=move_code_lock if country.code != old_code else None)
+    save_record(country, if_match=if_match, also=also)
     country_policy_forget(country_id=country_id)
     if country.code != old_code:
         _ensure_queue(country.code)
@@ -129,5 +133,9 @@ def country_delete(*, country_id: str, if_match: int | None, current: Country | 
     if patient_exists_in_country(country_id=country_id):
         raise Conflict(f"Country '{country_id}' still has patients; delete or move them first.")
 
-    delete_record(country, if_match=if_match, also=lambda tx: tx.delete(_code_lock(country.code, country_id)))
+    def also(tx: Transaction) -> None:
+        tx.delete(_code_lock(country.code, country_id))
+        audit.join(tx)
+
+    delete_record(country, if_match=if_match, also=also)
     country_policy_forget(country_id=country_id)

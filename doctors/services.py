@@ -17,6 +17,7 @@ from scheduler.db import (
     save_record,
 )
 from scheduler.exceptions import Conflict
+from scheduler.security import audit
 
 
 def _stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +71,7 @@ def doctor_create(
             condition=Doctor.doctor_id.does_not_exist(),
             on_fail=lambda: Conflict(f"Doctor '{doctor.doctor_id}' already exists.", field="doctorId"),
         )
+        audit.join(tx)
 
     run_transaction(build, default_conflict=lambda: Conflict("The doctor could not be created; retry."))
     return doctor
@@ -91,11 +93,12 @@ def doctor_update(
         country_get_referenced(country_id=changes["country_id"])
     apply_changes(doctor, _stored_fields(changes), if_match=if_match)
 
-    save_record(
-        doctor,
-        if_match=if_match,
-        also=(lambda tx: country_must_exist(tx, doctor.country_id)) if country_changed else None,
-    )
+    def also(tx: Transaction) -> None:
+        if country_changed:
+            country_must_exist(tx, doctor.country_id)
+        audit.join(tx)
+
+    save_record(doctor, if_match=if_match, also=also)
     return doctor
 
 
@@ -105,4 +108,4 @@ def doctor_delete(*, doctor_id: str, if_match: int | None, current: Doctor | Non
     if doctor_has_upcoming(doctor_id=doctor_id):
         raise Conflict(f"Doctor '{doctor_id}' has upcoming appointments; cancel or move them first.")
 
-    delete_record(doctor, if_match=if_match)
+    delete_record(doctor, if_match=if_match, also=audit.join)

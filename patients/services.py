@@ -16,6 +16,7 @@ from scheduler.db import (
     save_record,
 )
 from scheduler.exceptions import Conflict
+from scheduler.security import audit
 from scheduler.security.crypto import blind_index
 
 OPTIONAL_FIELDS = ("age", "birth_date", "address", "email", "phone_number")
@@ -46,6 +47,7 @@ def patient_create(*, name: str, country_id: str, patient_id: str | None = None,
             condition=Patient.patient_id.does_not_exist(),
             on_fail=lambda: Conflict(f"Patient '{patient.patient_id}' already exists.", field="patientId"),
         )
+        audit.join(tx)
 
     run_transaction(build, default_conflict=lambda: Conflict("The patient could not be created; retry."))
     return patient
@@ -64,11 +66,12 @@ def patient_update(
         country_get_referenced(country_id=changes["country_id"])
     apply_changes(patient, _stored_fields(changes), if_match=if_match)
 
-    save_record(
-        patient,
-        if_match=if_match,
-        also=(lambda tx: country_must_exist(tx, patient.country_id)) if country_changed else None,
-    )
+    def also(tx: Transaction) -> None:
+        if country_changed:
+            country_must_exist(tx, patient.country_id)
+        audit.join(tx)
+
+    save_record(patient, if_match=if_match, also=also)
     return patient
 
 
@@ -78,4 +81,4 @@ def patient_delete(*, patient_id: str, if_match: int | None, current: Patient | 
     if patient_has_upcoming(patient_id=patient_id):
         raise Conflict(f"Patient '{patient_id}' has upcoming appointments; cancel them first.")
 
-    delete_record(patient, if_match=if_match)
+    delete_record(patient, if_match=if_match, also=audit.join)

@@ -217,7 +217,8 @@ class Transaction:
     _ops: dict[str, list[tuple[Callable[[TransactWrite], None], Callable[[], Exception] | None]]] = field(
         default_factory=lambda: {kind: [] for kind in _KIND_ORDER}
     )
-    # The records put or deleted, for the audit entry of the request that writes them.
+    # The records put or deleted, for the audit entry of the request that writes them
+    # (scheduler.security.audit.join).
     records: list[Model] = field(default_factory=list)
 
     def check(
@@ -261,16 +262,11 @@ TRANSACTION_ATTEMPTS = 4
 def run_transaction(build: Callable[[Transaction], None], *, default_conflict: Callable[[], Exception]) -> None:
     """Build and commit one transaction. A cancelled condition raises the error registered for
     that item (or `default_conflict()`); a TransactionConflict is retried with jittered backoff.
-    Within a request that announced a write (scheduler.security.audit.acting), its audit entry joins the
-    transaction, so the write and its record commit together or not at all."""
-    from scheduler.security import audit  # audit's model is built on this module
-
+    Only the items `build` adds are written: a service adds its request's audit entry itself
+    (`scheduler.security.audit.join`), so that the write and its record commit together."""
     for attempt in range(TRANSACTION_ATTEMPTS):
         plan = Transaction()
         build(plan)
-        audit_entry = audit.pending_write_entry(plan.records)
-        if audit_entry is not None:
-            plan.put(audit_entry, condition=audit.AuditEntry.entry_id.does_not_exist())
         ops = plan._ordered()
         try:
             with TransactWrite(connection=transaction_connection()) as tx:
@@ -296,12 +292,13 @@ def run_transaction(build: Callable[[Transaction], None], *, default_conflict: C
 def save_record(
     record: RecordModel, *, if_match: int | None, also: Callable[[Transaction], None] | None = None
 ) -> None:
-    """Write a changed record, conditional on the version it was read with, with `also`'s items."""
+    """Write a changed record, conditional on the version it was read with, with `also`'s items
+    (added after the record, so that `also` sees it in `tx.records`)."""
 
     def build(tx: Transaction) -> None:
+        tx.put(record, on_fail=lambda: version_conflict(if_match))
         if also:
             also(tx)
-        tx.put(record, on_fail=lambda: version_conflict(if_match))
 
     run_transaction(build, default_conflict=lambda: version_conflict(if_match))
 
@@ -309,12 +306,13 @@ def save_record(
 def delete_record(
     record: RecordModel, *, if_match: int | None, also: Callable[[Transaction], None] | None = None
 ) -> None:
-    """Delete a record, conditional on the version it was read with, with `also`'s items."""
+    """Delete a record, conditional on the version it was read with, with `also`'s items
+    (added after the record, so that `also` sees it in `tx.records`)."""
 
     def build(tx: Transaction) -> None:
+        tx.delete(record, on_fail=lambda: version_conflict(if_match))
         if also:
             also(tx)
-        tx.delete(record, on_fail=lambda: version_conflict(if_match))
 
     run_transaction(build, default_conflict=lambda: version_conflict(if_match))
 

@@ -25,7 +25,18 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from scheduler.db import Page, new_id, paginate, paginate_shards, register, shard_key, shard_keys, table_meta, utcnow
+from scheduler.db import (
+    Page,
+    Transaction,
+    new_id,
+    paginate,
+    paginate_shards,
+    register,
+    shard_key,
+    shard_keys,
+    table_meta,
+    utcnow,
+)
 from scheduler.exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -162,9 +173,18 @@ def record(action: str, object_type: str, object_id: str, **kwargs) -> None:
         ) from exc
 
 
+def join(tx: Transaction) -> None:
+    """Add the entry of the write this request announced (`acting`) to `tx`, so that the write and
+    its entry commit together or not at all. Every service transaction a request can make calls it
+    last; it adds nothing outside a request, or when `tx` writes nothing of the announced kind."""
+    item = pending_write_entry(tx.records)
+    if item is not None:
+        tx.put(item, condition=AuditEntry.entry_id.does_not_exist())
+
+
 def pending_write_entry(records: list[Model]) -> AuditEntry | None:
     """The entry for the write this request announced, if any of `records` (the items a transaction
-    puts or deletes) is of the announced kind; called by `run_transaction` for every transaction."""
+    puts or deletes) is of the announced kind."""
     pending = _pending.get()
     if pending is None:
         return None

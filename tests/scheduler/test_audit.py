@@ -175,3 +175,38 @@ def test_a_raw_scan_finds_no_protected_value(world, model_name):
     dumped = json.dumps(items)
     for value in PROTECTED:
         assert value not in dumped, f"{value!r} stored in the clear in {model_name}"
+
+
+def test_a_transaction_holds_only_the_items_its_service_added(empty_tables):
+    """The audit entry is a visible part of a write: the DynamoDB layer adds nothing behind a
+    service's back, and `audit.join` adds exactly the announced write's entry."""
+    from countries.models import Country
+    from scheduler.security import audit
+
+    announced = audit.PendingWrite(audit.CREATE, "country", Country, None)
+    actor = audit.Actor("admin", "admin", "req-1")
+
+    def country(country_id: str) -> Country:
+        record = Country(country_id, name="X", code=f"X{country_id[-1]}", time_zone="UTC", reminder_offsets_minutes=[])
+        record.touch()
+        return record
+
+    with audit.acting(actor, announced):
+        db.run_transaction(lambda tx: tx.put(country("901")), default_conflict=RuntimeError)
+    assert entries(object_id="901") == []
+
+    def joined(country_id: str):
+        def build(tx: db.Transaction) -> None:
+            tx.put(country(country_id))
+            audit.join(tx)
+
+        return build
+
+    with audit.acting(actor, announced):
+        db.run_transaction(joined("902"), default_conflict=RuntimeError)
+    (entry,) = entries(object_id="902")
+    assert (entry.action, entry.object_type, entry.actor) == ("create", "country", "admin")
+
+    # Outside a request nothing is announced, so joining adds nothing.
+    db.run_transaction(joined("903"), default_conflict=RuntimeError)
+    assert Country.get("903").name == "X" and entries(object_id="903") == []
