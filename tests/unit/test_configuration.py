@@ -3,8 +3,8 @@
 
 The names come from the source itself, parsed with `ast` (not from grepping prose): `env("X")`,
 `env.int("X", ...)` and the other methods of settings' `env` object, `os.environ["X"]`,
-`os.environ.get("X")`, `os.environ.setdefault("X", ...)`, `"X" in os.environ` and `os.getenv("X")`,
-in every Python file of the project's packages and manage.py (not tests/, bench/, bin/, .venv).
+`os.environ.get("X")`, `os.environ.setdefault("X", ...)`, `"X" in os.environ` and `os.getenv("X")`
+(also through `import os as ...` or `from os import environ, getenv`), in every Python file of the project's packages and manage.py (not tests/, bench/, bin/, .venv).
 A name built by an f-string is expanded over the literal tuple its loop or comprehension walks
 (`DYNAMODB_{name.upper()}_TABLE`); any other name the parser cannot read fails the test, so that no
 variable slips past it. Needs no emulator and no Django settings.
@@ -61,13 +61,41 @@ def project_files() -> list[Path]:
     return files
 
 
-def _is_os_environ(node: ast.AST) -> bool:
-    return (
-        isinstance(node, ast.Attribute)
-        and node.attr == "environ"
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "os"
-    )
+class _OsNames:
+    """The names one module reaches `os`, `os.environ` and `os.getenv` by (`import os as o`,
+    `from os import environ`), so an alias does not hide a read."""
+
+    def __init__(self, tree: ast.AST):
+        self.os, self.environ, self.getenv = set(), set(), set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                self.os.update(alias.asname or alias.name for alias in node.names if alias.name == "os")
+            elif isinstance(node, ast.ImportFrom) and node.module == "os":
+                for alias in node.names:
+                    if alias.name == "environ":
+                        self.environ.add(alias.asname or alias.name)
+                    elif alias.name == "getenv":
+                        self.getenv.add(alias.asname or alias.name)
+
+    def is_environ(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.environ
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "environ"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in self.os
+        )
+
+    def is_getenv(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.getenv
+        return (
+            isinstance(node, ast.Attribute)
+            and node.attr == "getenv"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in self.os
+        )
 
 
 def _name_argument(call: ast.Call) -> ast.AST | None:
@@ -79,6 +107,7 @@ def _name_argument(call: ast.Call) -> ast.AST | None:
 
 def environment_reads(tree: ast.AST) -> list[ast.AST]:
     """The nodes that name a variable read from the environment, in one module."""
+    names = _OsNames(tree)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -91,22 +120,15 @@ def environment_reads(tree: ast.AST) -> list[ast.AST]:
             is_environ_method = (
                 isinstance(func, ast.Attribute)
                 and func.attr in {"get", "setdefault", "pop"}
-                and _is_os_environ(func.value)
+                and names.is_environ(func.value)
             )
-            # os.getenv("X")
-            is_getenv = (
-                isinstance(func, ast.Attribute)
-                and func.attr == "getenv"
-                and isinstance(func.value, ast.Name)
-                and func.value.id == "os"
-            )
-            if is_env or is_environ_method or is_getenv:
+            if is_env or is_environ_method or names.is_getenv(func):  # ... and os.getenv("X")
                 argument = _name_argument(node)
                 if argument is not None:
                     found.append(argument)
-        elif isinstance(node, ast.Subscript) and _is_os_environ(node.value):  # os.environ["X"]
+        elif isinstance(node, ast.Subscript) and names.is_environ(node.value):  # os.environ["X"]
             found.append(node.slice)
-        elif isinstance(node, ast.Compare) and any(_is_os_environ(c) for c in node.comparators):  # "X" in os.environ
+        elif isinstance(node, ast.Compare) and any(names.is_environ(c) for c in node.comparators):  # "X" in os.environ
             found.append(node.left)
     return found
 
@@ -196,10 +218,12 @@ def names_in_env_example() -> set[str]:
 def test_the_parser_finds_every_kind_of_read():
     """The finder sees each form of read, so a test that passes is not one that found nothing."""
     source = (
+        "import os\nimport os as system\nfrom os import environ as environment, getenv\nimport environ\n"
         'env.str("A_STR", default="")\nenv("A_CALL")\nenv.int(var="A_KEYWORD", default=1)\n'
         'os.environ["A_SUBSCRIPT"]\nos.environ.get("A_GET", "x")\nos.getenv("A_GETENV")\n'
         'os.environ.setdefault("A_SETDEFAULT", "y")\n"A_IN" in os.environ\n'
         '{n: env.str(f"T_{n.upper()}_TABLE") for n in ("one", "two")}\n'
+        'system.environ["AN_ALIAS"]\nenvironment.get("A_FROM_IMPORT")\ngetenv("A_BARE_GETENV")\n'
         'environ.Env.read_env("not-a-name")\nsettings.get("NOT_ENV")\n'
     )
     tree = ast.parse(source)
@@ -207,7 +231,7 @@ def test_the_parser_finds_every_kind_of_read():
     found = sorted(name for node in environment_reads(tree) for name in _expand(node, loops))
     assert found == sorted(
         ["A_STR", "A_CALL", "A_KEYWORD", "A_SUBSCRIPT", "A_GET", "A_GETENV", "A_SETDEFAULT", "A_IN"]
-        + ["T_ONE_TABLE", "T_TWO_TABLE"]
+        + ["T_ONE_TABLE", "T_TWO_TABLE", "AN_ALIAS", "A_FROM_IMPORT", "A_BARE_GETENV"]
     )
 
 
