@@ -4,7 +4,8 @@
 The names come from the source itself, parsed with `ast` (not from grepping prose): `env("X")`,
 `env.int("X", ...)` and the other methods of settings' `env` object, `os.environ["X"]`,
 `os.environ.get("X")`, `os.environ.setdefault("X", ...)`, `"X" in os.environ` and `os.getenv("X")`
-(also through `import os as ...` or `from os import environ, getenv`), in every Python file of the project's packages and manage.py (not tests/, bench/, bin/, .venv).
+(also through `import os as ...` or `from os import environ, getenv`), in every Python file of the
+project's packages and manage.py (not tests/, bench/, bin/, .venv).
 A name built by an f-string is expanded over the literal tuple its loop or comprehension walks
 (`DYNAMODB_{name.upper()}_TABLE`); any other name the parser cannot read fails the test, so that no
 variable slips past it. Needs no emulator and no Django settings.
