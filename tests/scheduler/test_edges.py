@@ -13,6 +13,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from scheduler.exceptions import ERROR_CODES
+
 LONG_ID = "a" * 10_000
 MAX_BIG = 10**30
 
@@ -38,6 +40,8 @@ class Case:
         response = client.generic(self.method, self.path, body or b"", content_type=self.content_type, **self.extra)
         assert response.status_code == self.status, (response.status_code, response.content[:500])
         data = response.json()
+        if "detail" in data:
+            assert data.get("code") in ERROR_CODES, data
         if self.names:
             assert self.names in data, data
             assert first_message(data[self.names]), data

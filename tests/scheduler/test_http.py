@@ -63,6 +63,8 @@ def test_schema_and_docs_are_served_without_a_cdn(api):
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     assert {"/countries", "/doctors/{doctorId}", "/patients", "/health/ready"} <= set(paths)
+    codes = schema.json()["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"]
+    assert {"slot_taken", "patient_busy", "invalid_transition", "version_mismatch", "throttled"} <= set(codes)
     docs = api.get("/docs")
     assert docs.status_code == 200
     html = docs.content.decode()
