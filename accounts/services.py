@@ -98,7 +98,7 @@ def user_create(
         tx.put(
             user,
             condition=User.username.does_not_exist(),
-            on_fail=lambda: Conflict(f"The username '{username}' is taken.", field="username"),
+            on_fail=lambda: Conflict(f"The username '{username}' is taken.", code="duplicate"),
         )
         audit.join(tx)
 

@@ -57,6 +57,9 @@ LOCK_RETENTION = timedelta(days=7)
 class _IdTaken(ApplicationError):
     """Internal: the appointment id exists already (an idempotent retry, or a clash)."""
 
+    status_code = Conflict.status_code
+    default_code = "duplicate"
+
 
 # --- Checks ------------------------------------------------------------------------------------
 
@@ -111,14 +114,14 @@ def _put_locks(tx: Transaction, appointment: Appointment, keys: list[str]) -> No
     for key in keys:
         if key.startswith("doctor#"):
             message = f"Doctor '{appointment.doctor_id}' is already booked during {when}."
-            field = "doctorId"
+            code = "slot_taken"
         else:
             message = f"Patient '{appointment.patient_id}' already has an appointment overlapping {when}."
-            field = "patientId"
+            code = "patient_busy"
         tx.put(
             Lock(key, owner=appointment.appointment_id, expires_at=expires),
             condition=Lock.slot_key.does_not_exist(),
-            on_fail=lambda message=message, field=field: Conflict(message, field=field),
+            on_fail=lambda message=message, code=code: Conflict(message, code=code),
         )
 
 
@@ -213,7 +216,7 @@ def appointment_create(
             Doctor,
             doctor_id,
             condition=Doctor.version == doctor.version,
-            on_fail=lambda: Conflict(f"Doctor '{doctor_id}' changed while booking; retry.", field="doctorId"),
+            on_fail=lambda: Conflict(f"Doctor '{doctor_id}' changed while booking; retry."),
         )
         # The patient was read (strongly consistent) just before; the check that it still exists
         # gives way only where the longest bookings' locks and the audit entry fill the transaction.
@@ -241,7 +244,7 @@ def _replay(existing: Appointment, doctor: Doctor | None, request: dict) -> tupl
     raise Conflict(
         f"Appointment '{existing.appointment_id}' already exists with other details; "
         "use a new appointmentId for a new booking.",
-        field="appointmentId",
+        code="duplicate",
     )
 
 
@@ -253,7 +256,7 @@ def _state_conflict(appointment: Appointment, target: str) -> Conflict:
     then = f"; from it the appointment can go to: {', '.join(allowed)}" if allowed else ""
     return Conflict(
         f"Appointment '{appointment.appointment_id}' is {appointment.state} and cannot become {target}{then}.",
-        field="state",
+        code="invalid_transition",
     )
 
 
@@ -261,7 +264,7 @@ def _check_cutoff(appointment: Appointment, action: str, now: datetime) -> None:
     cutoff = country_policy(country_id=appointment.country_id).cancellation_cutoff_minutes
     if now > appointment.appointment_date - timedelta(minutes=cutoff):
         limit = f"{cutoff} minutes before it starts" if cutoff else "once it has started"
-        raise Conflict(f"The appointment can no longer be {action}: that closes {limit}.", field="appointmentDate")
+        raise Conflict(f"The appointment can no longer be {action}: that closes {limit}.", code="cutoff_passed")
 
 
 def _commit_change(
@@ -325,7 +328,7 @@ def _transition(appointment: Appointment, state: str, if_match: int | None) -> A
         raise Conflict(
             f"The appointment starts at {timegrid.iso_z(appointment.appointment_date)}; "
             f"it cannot be marked {state} before then.",
-            field="state",
+            code="invalid_transition",
         )
     freed: list[str] = []
     if state == CANCELLED:
@@ -361,13 +364,13 @@ def appointment_reschedule(
         raise Conflict(
             f"Appointment '{appointment.appointment_id}' is {appointment.state}; only pending or scheduled "
             "appointments can be rescheduled.",
-            field="appointmentDate",
+            code="invalid_transition",
         )
     now = utcnow()
     _check_cutoff(appointment, "rescheduled", now)
     (doctor,) = batch_get([(Doctor, appointment.doctor_id)])
     if doctor is None:
-        raise Conflict(f"Doctor '{appointment.doctor_id}' no longer exists.", field="doctorId")
+        raise Conflict(f"Doctor '{appointment.doctor_id}' no longer exists.")
     duration = duration_minutes or appointment.duration_minutes
     country = country_policy(country_id=appointment.country_id)
     _check_time(doctor=doctor, country=country, start=appointment_date, duration_minutes=duration, now=now)
@@ -379,8 +382,7 @@ def appointment_reschedule(
     moved = len(old_keys - set(new_keys)) + len(set(new_keys) - old_keys)
     if moved + 3 > MAX_TRANSACTION_ITEMS:  # with the appointment, its event and the audit entry
         raise Conflict(
-            f"A {duration}-minute appointment cannot be moved this far in one step; cancel it and book the new time.",
-            field="appointmentDate",
+            f"A {duration}-minute appointment cannot be moved this far in one step; cancel it and book the new time."
         )
     appointment.lock_keys = new_keys
     if appointment.state == SCHEDULED:
@@ -426,7 +428,7 @@ def _update(appointment: Appointment, changes: dict, if_match: int | None) -> Ap
     if changes.get("state") == SCHEDULED:
         raise Conflict(
             "An appointment becomes scheduled when its country's processing accepts it; it cannot be set.",
-            field="state",
+            code="invalid_transition",
         )
     new_time = changes.get("appointment_date")
     if "state" in changes and (new_time or changes.get("duration_minutes")):
@@ -476,7 +478,9 @@ def appointment_process(*, appointment_id: str) -> str:
     try:
         return retry_lost_races(attempt)
     except VersionConflict:
-        raise Conflict("The appointment kept changing while it was processed; the task will retry.") from None
+        raise Conflict(
+            "The appointment kept changing while it was processed; the task will retry.", code="version_mismatch"
+        ) from None
 
 
 def _send_task(task, appointment: Appointment, what: str, **kwargs) -> bool:

@@ -30,7 +30,7 @@ def _code_lock(code: str, country_id: str) -> Lock:
 
 
 def _code_taken(code: str) -> Conflict:
-    return Conflict(f"Another country already uses code '{code}'.", field="code")
+    return Conflict(f"Another country already uses code '{code}'.", code="duplicate")
 
 
 def country_must_exist(tx: Transaction, country_id: str, *, field: str = "countryId") -> None:
@@ -72,7 +72,7 @@ def country_create(
         tx.put(
             country,
             condition=Country.country_id.does_not_exist(),
-            on_fail=lambda: Conflict(f"Country '{country.country_id}' already exists.", field="countryId"),
+            on_fail=lambda: Conflict(f"Country '{country.country_id}' already exists.", code="duplicate"),
         )
         tx.put(
             _code_lock(code, country.country_id),
@@ -129,9 +129,9 @@ def country_delete(*, country_id: str, if_match: int | None, current: Country | 
     country = current or country_get(country_id=country_id)  # `current`: the record the view checked
     check_if_match(country, if_match)
     if doctor_exists_in_country(country_id=country_id):
-        raise Conflict(f"Country '{country_id}' still has doctors; delete or move them first.")
+        raise Conflict(f"Country '{country_id}' still has doctors; delete or move them first.", code="in_use")
     if patient_exists_in_country(country_id=country_id):
-        raise Conflict(f"Country '{country_id}' still has patients; delete or move them first.")
+        raise Conflict(f"Country '{country_id}' still has patients; delete or move them first.", code="in_use")
 
     def also(tx: Transaction) -> None:
         tx.delete(_code_lock(country.code, country_id))

@@ -69,7 +69,7 @@ def doctor_create(
         tx.put(
             doctor,
             condition=Doctor.doctor_id.does_not_exist(),
-            on_fail=lambda: Conflict(f"Doctor '{doctor.doctor_id}' already exists.", field="doctorId"),
+            on_fail=lambda: Conflict(f"Doctor '{doctor.doctor_id}' already exists.", code="duplicate"),
         )
         audit.join(tx)
 
@@ -106,6 +106,6 @@ def doctor_delete(*, doctor_id: str, if_match: int | None, current: Doctor | Non
     doctor = current or doctor_get(doctor_id=doctor_id)  # `current`: the record the view checked
     check_if_match(doctor, if_match)
     if doctor_has_upcoming(doctor_id=doctor_id):
-        raise Conflict(f"Doctor '{doctor_id}' has upcoming appointments; cancel or move them first.")
+        raise Conflict(f"Doctor '{doctor_id}' has upcoming appointments; cancel or move them first.", code="in_use")
 
     delete_record(doctor, if_match=if_match, also=audit.join)

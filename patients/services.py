@@ -45,7 +45,7 @@ def patient_create(*, name: str, country_id: str, patient_id: str | None = None,
         tx.put(
             patient,
             condition=Patient.patient_id.does_not_exist(),
-            on_fail=lambda: Conflict(f"Patient '{patient.patient_id}' already exists.", field="patientId"),
+            on_fail=lambda: Conflict(f"Patient '{patient.patient_id}' already exists.", code="duplicate"),
         )
         audit.join(tx)
 
@@ -79,6 +79,6 @@ def patient_delete(*, patient_id: str, if_match: int | None, current: Patient | 
     patient = current or patient_get(patient_id=patient_id)  # `current`: the record the view checked
     check_if_match(patient, if_match)
     if patient_has_upcoming(patient_id=patient_id):
-        raise Conflict(f"Patient '{patient_id}' has upcoming appointments; cancel them first.")
+        raise Conflict(f"Patient '{patient_id}' has upcoming appointments; cancel them first.", code="in_use")
 
     delete_record(patient, if_match=if_match, also=audit.join)

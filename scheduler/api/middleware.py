@@ -9,6 +9,8 @@ import uuid
 from django.conf import settings
 from django.http import JsonResponse
 
+from scheduler.exceptions import error_body
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -83,11 +85,15 @@ class BodySizeLimitMiddleware:
         except ValueError:
             length = -1
         if length < 0:
-            return JsonResponse({"detail": "The Content-Length header is not a whole number of bytes."}, status=400)
+            return JsonResponse(
+                error_body("The Content-Length header is not a whole number of bytes.", "invalid"), status=400
+            )
         if length > settings.MAX_BODY_BYTES:
             size = f"more than {settings.MAX_BODY_BYTES}" if request.META.get(CHUNKED_BODY_CUT) else length
             return JsonResponse(
-                {"detail": f"The request body is {size} bytes; the limit is {settings.MAX_BODY_BYTES} bytes."},
+                error_body(
+                    f"The request body is {size} bytes; the limit is {settings.MAX_BODY_BYTES} bytes.", "too_large"
+                ),
                 status=413,
             )
         return self.get_response(request)

@@ -1,5 +1,7 @@
 """OpenAPI schema adjustments (drf-spectacular hooks)."""
 
+from scheduler.exceptions import ERROR_CODES
+
 
 def strip_optional_slash(endpoints):
     """Routes accept an optional trailing slash; document them without it, as the contract does."""
@@ -17,7 +19,7 @@ _ERRORS_BY_METHOD = {
 }
 _OPEN_PATHS = ("/health/", "/schema", "/docs")
 _ERROR_TEXT = {
-    400: "Bad input: `{field: [message]}` or `{detail}` naming the field and the reason.",
+    400: "Bad input: `{field: [message]}` naming the field and the reason, or `{detail, code}`.",
     401: "No or bad credentials.",
     403: "Signed in, but not allowed (or a field this role may not set).",
     404: "Not found, or not visible to this user.",
@@ -35,11 +37,7 @@ def document_errors(result, generator, request, public):
     """Every operation lists the error statuses it can answer, with the DRF error shape, and request
     bodies refuse unknown fields (`additionalProperties: false`), as the server does."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
-    components["Error"] = {
-        "type": "object",
-        "description": 'DRF\'s error shape: `{"detail": "..."}` or `{"field": ["message", ...]}`.',
-        "additionalProperties": True,
-    }
+    components.update(error_components())
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in _ERRORS_BY_METHOD:
@@ -55,8 +53,47 @@ def document_errors(result, generator, request, public):
                     if code == 414
                     else {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
                 )
-                responses.setdefault(str(code), {"description": _ERROR_TEXT[code], "content": content})
+                responses.setdefault(str(code), {"description": _error_text(code), "content": content})
     for name, schema in components.items():
         if name.endswith("Request") and schema.get("type") == "object":
             schema["additionalProperties"] = False
     return result
+
+
+def error_components() -> dict:
+    """`Error`: one of `ErrorDetail` (`{"detail", "code"}`, `code` from scheduler.exceptions.ERROR_CODES)
+    or `FieldErrors` (`{field: [message, ...]}`, which never has a `detail`)."""
+    table = "\n".join(
+        f"- `{code}` ({'/'.join(map(str, statuses))}): {meaning}" for code, (statuses, meaning) in ERROR_CODES.items()
+    )
+    return {
+        "ErrorDetail": {
+            "type": "object",
+            "description": "An error that is not one field's fault. Clients branch on `code`, never on `detail`.",
+            "properties": {
+                "detail": {"type": "string", "description": "What went wrong, for a person."},
+                "code": {
+                    "type": "string",
+                    "enum": list(ERROR_CODES),
+                    "description": f"Stable and machine-readable:\n{table}",
+                },
+            },
+            "required": ["detail", "code"],
+        },
+        "FieldErrors": {
+            "type": "object",
+            "description": "Each field at fault with its messages (nested for lists and objects): bad input "
+            "(400), or a field this role may not set (403).",
+            "additionalProperties": True,
+            "not": {"required": ["detail"]},
+        },
+        "Error": {
+            "description": 'DRF\'s error shape: `{"detail": "...", "code": "..."}` or `{"field": ["message", ...]}`.',
+            "oneOf": [{"$ref": "#/components/schemas/ErrorDetail"}, {"$ref": "#/components/schemas/FieldErrors"}],
+        },
+    }
+
+
+def _error_text(status: int) -> str:
+    codes = [f"`{code}`" for code, (statuses, _) in ERROR_CODES.items() if status in statuses]
+    return f"{_ERROR_TEXT[status]} Codes: {', '.join(codes)}." if codes else _ERROR_TEXT[status]

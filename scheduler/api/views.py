@@ -31,7 +31,7 @@ from rest_framework.views import APIView
 
 from scheduler.api.serializers import ID_PATTERN, ListParamsSerializer
 from scheduler.db import Page, RecordModel
-from scheduler.exceptions import NotFound, PreconditionFailed, ServiceUnavailable
+from scheduler.exceptions import NotFound, PreconditionFailed, ServiceUnavailable, error_body
 from scheduler.messaging import aws
 from scheduler.security import audit
 from scheduler.security.permissions import CREATE, DELETE, READ, UPDATE, IsAllowed, action_kind
@@ -350,18 +350,22 @@ class UnknownPath(APIView):
 
     def answer(self, request: Request, *args, **kwargs) -> Response:
         message = f"No endpoint at {request.path}; see / for the API and /docs for its reference."
-        return Response({"detail": message}, status=status.HTTP_404_NOT_FOUND)
+        return Response(error_body(message, "not_found"), status=status.HTTP_404_NOT_FOUND)
 
     get = post = put = patch = delete = head = options = answer
 
 
 def not_found(request, exception=None) -> JsonResponse:
-    return JsonResponse({"detail": f"No endpoint at {request.path}; see /docs for the API."}, status=404)
+    return JsonResponse(error_body(f"No endpoint at {request.path}; see /docs for the API.", "not_found"), status=404)
 
 
 def server_error(request) -> JsonResponse:
     return JsonResponse(
-        {"detail": "Internal error; it has been logged.", "requestId": getattr(request, "request_id", None)}, status=500
+        {
+            **error_body("Internal error; it has been logged.", "server_error"),
+            "requestId": getattr(request, "request_id", None),
+        },
+        status=500,
     )
 
 

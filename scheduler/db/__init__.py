@@ -166,7 +166,8 @@ def check_if_match(record: RecordModel, if_match: int | None) -> None:
     if if_match is not None and if_match != record.version:
         raise PreconditionFailed(
             f"If-Match version {if_match} does not match the current version {record.version}; "
-            "fetch the record again and retry."
+            "fetch the record again and retry.",
+            code="version_mismatch",
         )
 
 
@@ -181,7 +182,9 @@ def apply_changes(record: RecordModel, changes: dict[str, Any], *, if_match: int
 def version_conflict(if_match: int | None) -> ApplicationError:
     """The error for a write whose version condition failed because another write came first."""
     if if_match is not None:
-        return PreconditionFailed("The record was changed by another request; fetch it again and retry.")
+        return PreconditionFailed(
+            "The record was changed by another request; fetch it again and retry.", code="version_mismatch"
+        )
     return VersionConflict("The record was changed by another request at the same time; retry.")
 
 

@@ -11,6 +11,22 @@ from tests.conftest import later
 ROLES = ("anonymous", "admin", "staff", "doctor", "patient")
 
 
+# The code a `{"detail"}` refusal carries, by status (a refused field keeps `{field: [message]}`).
+REFUSAL_CODES = {
+    401: {"not_authenticated", "authentication_failed"},
+    403: {"permission_denied"},
+    404: {"not_found"},
+    409: {"in_use", "invalid_transition", "duplicate"},
+}
+
+
+def has_a_wrong_code(response) -> bool:
+    """A `{"detail"}` refusal carries a code of its status (a refused field keeps its own shape)."""
+    if response.status_code not in REFUSAL_CODES or "detail" not in response.json():
+        return False
+    return response.json().get("code") not in REFUSAL_CODES[response.status_code]
+
+
 def row(method, path, body, anonymous, admin, staff, doctor, patient):
     return (method, path, body, dict(zip(ROLES, (anonymous, admin, staff, doctor, patient), strict=True)))
 
@@ -124,6 +140,8 @@ def test_every_endpoint_answers_each_role_as_the_contract_says(world, role):
             wrong.append(
                 f"{method.upper()} {path}: {response.status_code}, expected {expected[role]}: {response.content[:200]}"
             )
+        elif has_a_wrong_code(response):
+            wrong.append(f"{method.upper()} {path}: code {response.json().get('code')!r}: {response.content[:200]}")
     assert not wrong, "\n".join(wrong)
 
 
@@ -131,6 +149,7 @@ def test_a_hidden_record_looks_exactly_like_a_missing_one(world):
     staff = world["staff"]
     hidden, missing = staff.get("/patients/p-pe"), staff.get("/patients/p-none")
     assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["code"] == missing.json()["code"] == "not_found"
     assert hidden.json()["detail"].replace("p-pe", "X") == missing.json()["detail"].replace("p-none", "X")
 
 
@@ -206,7 +225,7 @@ class TestFieldsARoleMayNotSet:
         assert moved.status_code == 403 and "appointmentDate" in moved.json()
         # Allowed by the permission layer; the lifecycle then judges it (still pending, not started).
         early = doctor.patch("/appointments/a-cl", {"state": "completed"}, format="json")
-        assert early.status_code == 409 and "cannot become completed" in early.json()["state"][0]
+        assert early.status_code == 409 and early.json()["code"] == "invalid_transition"
 
     def test_staff_cannot_move_a_record_out_of_its_countries(self, world):
         response = world["staff"].patch("/patients/p-cl", {"countryId": "003"}, format="json")

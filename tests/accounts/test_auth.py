@@ -47,13 +47,19 @@ class TestTokens:
     def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(self, api):
         wrong, unknown = sign_in("admin", "not the password"), sign_in("nobody", "not the password")
         assert wrong.status_code == unknown.status_code == 401
-        assert wrong.json() == unknown.json() == {"detail": "Invalid username or password."}
+        assert (
+            wrong.json()
+            == unknown.json()
+            == {"detail": "Invalid username or password.", "code": "authentication_failed"}
+        )
 
     def test_no_credentials_or_a_bad_token_is_401_with_a_challenge(self, api):
         for client in (APIClient(), bearer("made-up-token")):
             response = client.get("/appointments")
             assert response.status_code == 401
             assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+        assert APIClient().get("/appointments").json()["code"] == "not_authenticated"
+        assert bearer("made-up-token").get("/appointments").json()["code"] == "authentication_failed"
 
     def test_sign_out_revokes_the_token_in_use_only(self, api):
         first, second = sign_in("admin", PASSWORD).json()["token"], sign_in("admin", PASSWORD).json()["token"]
@@ -108,7 +114,8 @@ class TestUsers:
         body = {"username": "dup-user", "password": STRONG, "role": "admin"}
         assert api.post("/users", body, format="json").status_code == 201
         again = api.post("/users", body, format="json")
-        assert again.status_code == 409 and "username" in again.json()
+        assert again.status_code == 409 and again.json()["code"] == "duplicate"
+        assert "username 'dup-user'" in again.json()["detail"]  # it names the field and the value
 
     def test_users_never_show_a_password_or_its_hash(self, api):
         created = api.post("/users", {"username": "shown", "password": STRONG, "role": "admin"}, format="json")
@@ -136,6 +143,7 @@ class TestFailedSignInLimit:
         assert set(codes[10:]) == {429}
         limited = sign_in("admin", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.7")
         assert limited.status_code == 429  # even the right password waits: the limit is per username too
+        assert limited.json()["code"] == "throttled"
         assert 0 < int(limited["Retry-After"]) <= 900
 
     def test_the_limit_is_per_address_across_usernames(self, api):

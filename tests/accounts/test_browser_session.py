@@ -54,7 +54,8 @@ def test_sign_in_sets_an_httponly_samesite_session_and_the_forms_work(browser):
     assert "admin (admin)" in html and 'id="logoutForm"' in html  # the user and the sign-out link
     body = '{"countryId": "002", "name": "CHILE", "code": "CL"}'
     refused = browser.post("/countries", body, content_type="application/json")
-    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert "CSRF" in refused.json()["detail"]  # it says what is missing
     created = browser.post("/countries", body, content_type="application/json", HTTP_X_CSRFTOKEN=csrf_from(html))
     assert created.status_code == 201, created.content
 

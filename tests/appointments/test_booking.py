@@ -152,11 +152,11 @@ def test_doctor_busy_and_patient_busy_are_409_naming_who(clinic):
     at = next_local(MONDAY, "10:00")
     assert book(clinic, at=at, durationMinutes=60).status_code == 201
     doctor_busy = book(clinic, at=at + timedelta(minutes=30), patient="0316")
-    assert doctor_busy.status_code == 409
-    assert "Doctor 'doctor001' is already booked" in doctor_busy.json()["doctorId"][0]
+    assert doctor_busy.status_code == 409 and doctor_busy.json()["code"] == "slot_taken"
+    assert "Doctor 'doctor001' is already booked" in doctor_busy.json()["detail"]
     patient_busy = book(clinic, at=at + timedelta(minutes=30), doctor="doctor002")
-    assert patient_busy.status_code == 409
-    assert "Patient '0315' already has an appointment overlapping" in patient_busy.json()["patientId"][0]
+    assert patient_busy.status_code == 409 and patient_busy.json()["code"] == "patient_busy"
+    assert "Patient '0315' already has an appointment overlapping" in patient_busy.json()["detail"]
     # Right after the hour both are free.
     assert book(clinic, at=at + timedelta(minutes=60), patient="0316").status_code == 201
     assert book(clinic, at=at + timedelta(minutes=60), doctor="doctor002").status_code == 201
@@ -172,17 +172,18 @@ def test_same_id_and_body_is_idempotent_other_body_conflicts(clinic):
     explicit = book(clinic, at=at, appointmentId="a-1", durationMinutes=30, countryId="002")
     assert explicit.status_code == 200  # the defaults spelled out: the same booking
     longer = book(clinic, at=at, appointmentId="a-1", durationMinutes=60)
-    assert longer.status_code == 409
+    assert longer.status_code == 409 and longer.json()["code"] == "duplicate"
     other = book(clinic, at=at + timedelta(minutes=30), appointmentId="a-1")
-    assert other.status_code == 409
-    assert "already exists with other details" in other.json()["appointmentId"][0]
+    assert other.status_code == 409 and other.json()["code"] == "duplicate"
+    assert "already exists with other details" in other.json()["detail"]
     assert len(list(Appointment.scan())) == 1
 
 
 def test_delete_of_doctor_or_patient_with_upcoming_appointments_is_409(clinic):
     assert book(clinic, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
-    assert clinic.delete("/doctors/doctor001").status_code == 409
-    assert clinic.delete("/patients/0315").status_code == 409
+    for path in ("/doctors/doctor001", "/patients/0315"):
+        refused = clinic.delete(path)
+        assert refused.status_code == 409 and refused.json()["code"] == "in_use"
     assert clinic.delete("/appointments/a-1").status_code == 204
     assert clinic.delete("/patients/0315").status_code == 204
     assert clinic.delete("/doctors/doctor001").status_code == 204

@@ -30,7 +30,8 @@ def events():
 
 
 def test_cancel_frees_the_slot_at_once_and_keeps_the_record(clinic, booked, events):
-    assert book(clinic, at=booked, patient="0316").status_code == 409
+    taken = book(clinic, at=booked, patient="0316")
+    assert taken.status_code == 409 and taken.json()["code"] == "slot_taken"
     response = clinic.delete("/appointments/a-1")
     assert response.status_code == 204
     stored = clinic.get("/appointments/a-1").json()
@@ -69,8 +70,7 @@ def test_reschedule_into_a_taken_slot_is_409_and_changes_nothing(clinic, booked)
     other = booked + timedelta(hours=1)
     assert book(clinic, at=other, patient="0316").status_code == 201
     response = clinic.patch("/appointments/a-1", {"appointmentDate": z(other)}, format="json")
-    assert response.status_code == 409
-    assert "already booked" in response.json()["doctorId"][0]
+    assert response.status_code == 409 and response.json()["code"] == "slot_taken"
     stored = clinic.get("/appointments/a-1").json()
     assert stored["appointmentDate"] == z(booked) and stored["version"] == 1
     assert book(clinic, at=booked, patient="0316").status_code == 409  # still held
@@ -84,22 +84,24 @@ def test_reschedule_outside_hours_is_400(clinic, booked):
 
 def test_transitions(clinic, booked, events):
     bad = clinic.patch("/appointments/a-1", {"state": "completed"}, format="json")
-    assert bad.status_code == 409
-    assert "is pending and cannot become completed" in bad.json()["state"][0]
+    assert bad.status_code == 409 and bad.json()["code"] == "invalid_transition"
+    assert "is pending and cannot become completed" in bad.json()["detail"]  # it names the current state
     manual = clinic.patch("/appointments/a-1", {"state": "scheduled"}, format="json")
-    assert manual.status_code == 409 and "country's processing" in manual.json()["state"][0]
+    assert manual.status_code == 409 and manual.json()["code"] == "invalid_transition"
     from appointments import services
 
     assert services.appointment_process(appointment_id="a-1") == "scheduled"
     back = clinic.patch("/appointments/a-1", {"state": "pending"}, format="json")
-    assert back.status_code == 409 and "is scheduled" in back.json()["state"][0]
+    assert back.status_code == 409 and back.json()["code"] == "invalid_transition"
+    assert "is scheduled" in back.json()["detail"]
     early = clinic.patch("/appointments/a-1", {"state": "no_show"}, format="json")
-    assert early.status_code == 409 and "cannot be marked no_show before then" in early.json()["state"][0]
+    assert early.status_code == 409 and early.json()["code"] == "invalid_transition"
     assert clinic.delete("/appointments/a-1").status_code == 204
     again = clinic.patch("/appointments/a-1", {"state": "completed"}, format="json")
-    assert again.status_code == 409 and "is cancelled" in again.json()["state"][0]
+    assert again.status_code == 409 and again.json()["code"] == "invalid_transition"
+    assert "is cancelled" in again.json()["detail"]
     moved = clinic.patch("/appointments/a-1", {"appointmentDate": z(booked + timedelta(hours=1))}, format="json")
-    assert moved.status_code == 409
+    assert moved.status_code == 409 and moved.json()["code"] == "invalid_transition"
     assert events == [("a-1", "scheduled"), ("a-1", "cancelled")]
 
 
@@ -110,7 +112,8 @@ def test_completed_after_the_start(clinic, booked, monkeypatch):
     monkeypatch.setattr(services, "utcnow", lambda: booked + timedelta(minutes=40))
     done = clinic.patch("/appointments/a-1", {"state": "completed"}, format="json")
     assert done.status_code == 200 and done.json()["state"] == "completed"
-    assert clinic.delete("/appointments/a-1").status_code == 409
+    refused = clinic.delete("/appointments/a-1")
+    assert refused.status_code == 409 and refused.json()["code"] == "invalid_transition"
 
 
 def test_cancellation_cutoff(clinic, booked, monkeypatch):
@@ -119,8 +122,8 @@ def test_cancellation_cutoff(clinic, booked, monkeypatch):
     assert clinic.patch("/countries/002", {"cancellationCutoffMinutes": 120}, format="json").status_code == 200
     monkeypatch.setattr(services, "utcnow", lambda: booked - timedelta(minutes=90))
     response = clinic.delete("/appointments/a-1")
-    assert response.status_code == 409
-    assert "120 minutes before it starts" in response.json()["appointmentDate"][0]
+    assert response.status_code == 409 and response.json()["code"] == "cutoff_passed"
+    assert "120 minutes before it starts" in response.json()["detail"]  # it names the country's cutoff
 
 
 def test_patch_rules(clinic, booked):
@@ -132,9 +135,11 @@ def test_patch_rules(clinic, booked):
     assert other_doctor.status_code == 400 and "cannot be changed" in other_doctor.json()["doctorId"][0]
     reason = clinic.patch("/appointments/a-1", {"reason": "follow-up", "doctorId": "doctor001"}, format="json")
     assert reason.status_code == 200 and reason.json()["reason"] == "follow-up"
-    assert clinic.patch("/appointments/a-1", {"reason": "x"}, format="json", HTTP_IF_MATCH='"1"').status_code == 412
+    stale = clinic.patch("/appointments/a-1", {"reason": "x"}, format="json", HTTP_IF_MATCH='"1"')
+    assert stale.status_code == 412 and stale.json()["code"] == "version_mismatch"
     assert clinic.put("/appointments/a-1", {}, format="json").status_code == 405
-    assert clinic.get("/appointments/nope").status_code == 404
+    missing = clinic.get("/appointments/nope")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     assert clinic.delete("/appointments/nope").status_code == 404
 
 
@@ -167,6 +172,21 @@ def test_a_long_appointment_cannot_be_moved_far_in_one_step(clinic):
     at = next_local(MONDAY, "08:00")
     assert book(clinic, at=at, appointmentId="long").status_code == 201
     far = clinic.patch("/appointments/long", {"appointmentDate": z(at + timedelta(hours=4))}, format="json")
-    assert far.status_code == 409
-    assert "cancel it and book the new time" in far.json()["appointmentDate"][0]
+    assert far.status_code == 409 and far.json()["code"] == "conflict"
+    assert "cancel it and book the new time" in far.json()["detail"]  # it says what to do instead
     assert clinic.get("/appointments/long").json()["appointmentDate"] == z(at)
+
+
+def test_a_change_that_keeps_losing_races_is_a_409_version_mismatch(clinic, booked, monkeypatch):
+    """Without If-Match a lost race is judged again; one lost every time ends in a 409 a client can
+    tell from a wrong request by its code."""
+    from appointments import services
+
+    def always_lost(build, *, default_conflict):
+        raise default_conflict()
+
+    monkeypatch.setattr(services, "run_transaction", always_lost)
+    response = clinic.patch("/appointments/a-1", {"state": "cancelled"}, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "version_mismatch"
+    monkeypatch.undo()
+    assert clinic.get("/appointments/a-1").json()["state"] == "pending"

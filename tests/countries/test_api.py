@@ -85,17 +85,17 @@ def test_bad_input_names_the_field(api, payload, field, fragment):
 def test_duplicate_id_and_duplicate_code_conflict(api):
     create(api)
     again = api.post("/countries", {**CHILE, "name": "Other"}, format="json")
-    assert again.status_code == 409
-    assert "002" in again.json()["countryId"][0]
+    assert again.status_code == 409 and again.json()["code"] == "duplicate"
+    assert "002" in again.json()["detail"]
     same_code = api.post("/countries", {"countryId": "003", "name": "Chile bis", "code": "cl"}, format="json")
-    assert same_code.status_code == 409
-    assert "CL" in same_code.json()["code"][0]
+    assert same_code.status_code == 409 and same_code.json()["code"] == "duplicate"
+    assert "code 'CL'" in same_code.json()["detail"]  # it names the code taken
     assert api.get("/countries/003").status_code == 404  # nothing half-written
 
 
 def test_get_unknown_is_404(api):
     response = api.get("/countries/nope")
-    assert response.status_code == 404
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
     assert "nope" in response.json()["detail"]
 
 
@@ -152,7 +152,7 @@ def test_patch_code_moves_the_uniqueness(api):
     # CL is free again, PE is taken.
     assert api.post("/countries", {"countryId": "009", "name": "Chile", "code": "CL"}, format="json").status_code == 201
     clash = api.post("/countries", {"countryId": "010", "name": "Peru", "code": "PE"}, format="json")
-    assert clash.status_code == 409
+    assert clash.status_code == 409 and clash.json()["code"] == "duplicate"
 
 
 def test_put_replaces_and_restores_defaults(api):
@@ -181,7 +181,7 @@ def test_put_with_other_id_in_body_is_400(api):
 def test_if_match(api):
     create(api)
     stale = api.patch("/countries/002", {"name": "A"}, format="json", HTTP_IF_MATCH='"7"')
-    assert stale.status_code == 412
+    assert stale.status_code == 412 and stale.json()["code"] == "version_mismatch"
     assert api.get("/countries/002").json()["name"] == "CHILE"
     fresh = api.patch("/countries/002", {"name": "A"}, format="json", HTTP_IF_MATCH='"1"')
     assert fresh.status_code == 200
@@ -209,13 +209,13 @@ def test_delete_of_a_country_with_doctors_or_patients_is_409(api):
     }
     assert api.post("/doctors", doctor, format="json").status_code == 201
     response = api.delete("/countries/002")
-    assert response.status_code == 409
-    assert "doctors" in response.json()["detail"]
+    assert response.status_code == 409 and response.json()["code"] == "in_use"
+    assert "doctors" in response.json()["detail"]  # it says which records are in the way
     assert api.delete("/doctors/d1").status_code == 204
     patient = {"patientId": "p1", "name": "Ana", "countryId": "002"}
     assert api.post("/patients", patient, format="json").status_code == 201
     response = api.delete("/countries/002")
-    assert response.status_code == 409
+    assert response.status_code == 409 and response.json()["code"] == "in_use"
     assert "patients" in response.json()["detail"]
     assert api.delete("/patients/p1").status_code == 204
     assert api.delete("/countries/002").status_code == 204

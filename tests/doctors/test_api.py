@@ -96,8 +96,8 @@ def test_missing_required_fields(api, chile):
 def test_duplicate_id_is_409(api, chile):
     create(api)
     response = api.post("/doctors", DOCTOR, format="json")
-    assert response.status_code == 409
-    assert "doctor001" in response.json()["doctorId"][0]
+    assert response.status_code == 409 and response.json()["code"] == "duplicate"
+    assert "doctor001" in response.json()["detail"]  # it names the id taken
 
 
 def test_list_by_country_and_speciality(api, chile):
@@ -169,8 +169,10 @@ def test_put_replaces(api, chile):
 
 def test_if_match_and_delete(api, chile):
     create(api)
-    assert api.patch("/doctors/doctor001", {"name": "X"}, format="json", HTTP_IF_MATCH='"2"').status_code == 412
-    assert api.patch("/doctors/doctor001", {"name": "X"}, format="json", HTTP_IF_MATCH="garbage").status_code == 412
+    stale = api.patch("/doctors/doctor001", {"name": "X"}, format="json", HTTP_IF_MATCH='"2"')
+    assert stale.status_code == 412 and stale.json()["code"] == "version_mismatch"
+    garbage = api.patch("/doctors/doctor001", {"name": "X"}, format="json", HTTP_IF_MATCH="garbage")
+    assert garbage.status_code == 412 and garbage.json()["code"] == "precondition_failed"
     assert api.patch("/doctors/doctor001", {"name": "X"}, format="json", HTTP_IF_MATCH="*").status_code == 200
     assert api.delete("/doctors/doctor001").status_code == 204
     assert api.get("/doctors/doctor001").status_code == 404

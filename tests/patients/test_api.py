@@ -66,8 +66,8 @@ def test_bad_input_names_the_field(api, usa, fields, field, fragment):
 def test_duplicate_is_409(api, usa):
     assert api.post("/patients", PATIENT, format="json").status_code == 201
     response = api.post("/patients", PATIENT, format="json")
-    assert response.status_code == 409
-    assert "0315" in response.json()["patientId"][0]
+    assert response.status_code == 409 and response.json()["code"] == "duplicate"
+    assert "0315" in response.json()["detail"]  # it names the id taken
 
 
 def test_list_by_country(api, usa):
@@ -91,6 +91,7 @@ def test_patch_put_and_delete(api, usa):
     assert put.status_code == 200, put.content
     assert put.json()["email"] is None and put.json()["age"] is None  # PUT replaces the whole record
     assert put.json()["version"] == 3
-    assert api.delete("/patients/0315", HTTP_IF_MATCH='"2"').status_code == 412
+    stale = api.delete("/patients/0315", HTTP_IF_MATCH='"2"')
+    assert stale.status_code == 412 and stale.json()["code"] == "version_mismatch"
     assert api.delete("/patients/0315").status_code == 204
     assert api.get("/patients/0315").status_code == 404

@@ -28,6 +28,7 @@ def test_an_unknown_path_is_a_json_404_even_with_debug_on(anonymous):
             response = getattr(anonymous, method)("/no/such/thing")
             assert response.status_code == 404
             assert response["Content-Type"] == "application/json"
+            assert response.json()["code"] == "not_found"
             assert "No endpoint at /no/such/thing" in response.json()["detail"]
         newline = anonymous.delete("/patients/a%0Ab")  # not an id; and a newline once reached Django's page
         assert newline.status_code == 404 and newline["Content-Type"] == "application/json"

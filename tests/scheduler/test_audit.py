@@ -58,7 +58,8 @@ def test_a_write_that_fails_leaves_no_entry(world):
         "doctorId": "d-cl",
         "appointmentDate": world["admin"].get("/appointments/a-cl").json()["appointmentDate"],
     }
-    assert world["admin"].post("/appointments", taken, format="json").status_code == 409
+    refused = world["admin"].post("/appointments", taken, format="json")
+    assert refused.status_code == 409 and refused.json()["code"] == "slot_taken"
     assert len(entries(action="create")) == before
 
 
@@ -68,7 +69,7 @@ def test_a_read_whose_entry_cannot_be_written_is_refused(world, monkeypatch):
 
     monkeypatch.setattr(AuditEntry, "save", unavailable)
     response = world["admin"].get("/patients/p-cl")
-    assert response.status_code == 503
+    assert response.status_code == 503 and response.json()["code"] == "unavailable"
     assert "audit" in response.json()["detail"] and "Patient cl" not in response.content.decode()
     assert response["Retry-After"]
 

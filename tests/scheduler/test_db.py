@@ -56,8 +56,7 @@ def test_persistent_transaction_conflict_is_409_and_writes_nothing(api, monkeypa
     connection, made = conflicting_connection(times=db.TRANSACTION_ATTEMPTS)
     monkeypatch.setattr(db, "transaction_connection", connection)
     response = api.post("/countries", CHILE, format="json")
-    assert response.status_code == 409
-    assert "retry" in response.json()["detail"]
+    assert response.status_code == 409 and response.json()["code"] == "conflict"
     assert made["count"] == db.TRANSACTION_ATTEMPTS
     monkeypatch.undo()
     assert api.get("/countries/002").status_code == 404
@@ -72,7 +71,7 @@ def test_unreachable_dynamodb_is_503_not_500(api, monkeypatch):
     response = api.get("/countries/002")
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
-    assert "database" in response.json()["detail"]
+    assert response.json()["code"] == "unavailable"
 
 
 def test_cursor_round_trip_and_scope():
@@ -130,7 +129,7 @@ def test_other_conflicts_and_a_pinned_version_are_not_retried(error):
     from scheduler.exceptions import Conflict
 
     seen = []
-    failure = Conflict("slot taken", field="doctorId") if error == "conflict" else version_conflict(3)
+    failure = Conflict("slot taken", code="slot_taken") if error == "conflict" else version_conflict(3)
 
     def attempt(n):
         seen.append(n)
@@ -140,6 +139,7 @@ def test_other_conflicts_and_a_pinned_version_are_not_retried(error):
         retry_lost_races(attempt)
     assert seen == [0]
     assert failure.status_code == (409 if error == "conflict" else 412)
+    assert failure.code == ("slot_taken" if error == "conflict" else "version_mismatch")
 
 
 # --- One client per process ------------------------------------------------------------------------

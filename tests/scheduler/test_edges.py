@@ -13,6 +13,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from scheduler.exceptions import ERROR_CODES
+
 LONG_ID = "a" * 10_000
 MAX_BIG = 10**30
 
@@ -38,6 +40,8 @@ class Case:
         response = client.generic(self.method, self.path, body or b"", content_type=self.content_type, **self.extra)
         assert response.status_code == self.status, (response.status_code, response.content[:500])
         data = response.json()
+        if "detail" in data:
+            assert data.get("code") in ERROR_CODES, data
         if self.names:
             assert self.names in data, data
             assert first_message(data[self.names]), data
@@ -438,7 +442,8 @@ def test_a_chunked_body_over_the_limit_is_413(api):
     assert status == 413
     assert data == {
         "detail": f"The request body is more than {settings.MAX_BODY_BYTES} bytes; "
-        f"the limit is {settings.MAX_BODY_BYTES} bytes."
+        f"the limit is {settings.MAX_BODY_BYTES} bytes.",
+        "code": "too_large",
     }
 
 
@@ -458,8 +463,8 @@ def test_a_chunked_body_the_server_cannot_end_is_left_unread(api):
 @pytest.mark.parametrize("length", ["lots", "-5", "1e3"])
 def test_a_content_length_that_is_not_a_byte_count_is_400(api, length):
     response = api.generic("POST", "/countries", b"{}", content_type="application/json", CONTENT_LENGTH=length)
-    assert response.status_code == 400
-    assert "Content-Length" in response.json()["detail"]
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert "Content-Length" in response.json()["detail"]  # it names the header at fault
 
 
 def test_nothing_personal_reaches_the_log_of_a_refused_body(api, caplog):
@@ -485,7 +490,7 @@ def test_a_key_dynamodb_refuses_is_a_400_not_a_500(api, monkeypatch, caplog):
     api.post("/countries", COUNTRY, format="json")
     monkeypatch.setattr(CountryViewSet, "get_record", lambda self, record_id: selectors.country_get(country_id=LONG_ID))
     response = api.get("/countries/009")
-    assert response.status_code == 400
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
     assert "too long or malformed" in response.json()["detail"]
     assert "GetError in CountryViewSet" in caplog.text
     assert LONG_ID not in caplog.text
@@ -508,7 +513,7 @@ def test_an_arithmetic_or_decoding_error_from_input_is_a_400(api, monkeypatch, e
     monkeypatch.setattr(DoctorViewSet, "get_record", fail)
     response = api.get("/doctors/d-cl")
     assert response.status_code == 400
-    assert response.json()["detail"]
+    assert response.json()["detail"] and response.json()["code"] == "invalid"
 
 
 def test_a_blank_time_zone_counts_as_left_out(api):

@@ -7,6 +7,7 @@ from django.test import override_settings
 def test_malformed_json_is_400(api):
     response = api.generic("POST", "/countries", b'{"name": "CHILE",', content_type="application/json")
     assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
     assert "JSON parse error" in response.json()["detail"]
 
 
@@ -15,7 +16,8 @@ def test_non_json_content_type_is_415(api):
         "POST", "/countries", b"name=CHILE&code=CL", content_type="application/x-www-form-urlencoded"
     )
     assert response.status_code == 415
-    assert "application/x-www-form-urlencoded" in response.json()["detail"]
+    assert response.json()["code"] == "unsupported_media_type"
+    assert "application/x-www-form-urlencoded" in response.json()["detail"]  # it names what was sent
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"text"', b"42", b"null"])
@@ -29,16 +31,18 @@ def test_oversized_body_is_413(api):
         body = b'{"name": "' + b"x" * 2000 + b'", "code": "CL"}'
         response = api.generic("POST", "/countries", body, content_type="application/json")
     assert response.status_code == 413
-    assert "limit is 1024 bytes" in response.json()["detail"]
+    assert response.json()["code"] == "too_large"
+    assert "limit is 1024 bytes" in response.json()["detail"]  # it names the limit
 
 
 def test_unknown_path_is_404(api):
-    assert api.get("/nothing-here").status_code == 404
+    response = api.get("/nothing-here")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
 
 
 def test_wrong_method_is_405(api):
     response = api.post("/countries/002", {}, format="json")
-    assert response.status_code == 405
+    assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
 
 
 def test_request_id_is_echoed_or_generated(api):
@@ -59,6 +63,8 @@ def test_schema_and_docs_are_served_without_a_cdn(api):
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     assert {"/countries", "/doctors/{doctorId}", "/patients", "/health/ready"} <= set(paths)
+    codes = schema.json()["components"]["schemas"]["ErrorDetail"]["properties"]["code"]["enum"]
+    assert {"slot_taken", "patient_busy", "invalid_transition", "version_mismatch", "throttled"} <= set(codes)
     docs = api.get("/docs")
     assert docs.status_code == 200
     html = docs.content.decode()
@@ -76,5 +82,5 @@ def test_too_many_requests_is_429_with_retry_after(api, settings):
     assert codes == [200, 200, 200, 429]
     limited = api.get("/countries")
     assert int(limited["Retry-After"]) > 0
-    assert "throttled" in limited.json()["detail"].lower()
+    assert limited.json()["code"] == "throttled"
     cache.clear()
