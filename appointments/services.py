@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from appointments import outbox, processors, timegrid
+from appointments.locks import delete_locks, lock_keys_for, put_locks
 from appointments.models import (
     ACTIVE_STATES,
     CANCELLED,
@@ -42,7 +43,6 @@ from scheduler.db import (
     utcnow,
     version_conflict,
 )
-from scheduler.db.locks import Lock
 from scheduler.exceptions import ApplicationError, Conflict, InvalidInput, NotFound, VersionConflict
 from scheduler.security import audit
 
@@ -50,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 # DynamoDB's limit on the items of one TransactWriteItems.
 MAX_TRANSACTION_ITEMS = 100
-# Lock items stay this long after their time has passed, then DynamoDB's TTL removes them.
-LOCK_RETENTION = timedelta(days=7)
 
 
 class _IdTaken(ApplicationError):
@@ -96,35 +94,6 @@ def _check_time(*, doctor: Doctor, country: Country, start: datetime, duration_m
                 "appointmentDate",
                 f"The doctor is unavailable from {timegrid.iso_z(period.start)} to {timegrid.iso_z(period.end)}{why}.",
             )
-
-
-def _locks_for(appointment: Appointment) -> list[str]:
-    start, end = appointment.appointment_date, appointment.end_date
-    return timegrid.lock_keys("doctor", appointment.doctor_id, start, end) + timegrid.lock_keys(
-        "patient", appointment.patient_id, start, end
-    )
-
-
-def _put_locks(tx: Transaction, appointment: Appointment, keys: list[str]) -> None:
-    expires = appointment.end_date + LOCK_RETENTION
-    when = f"{timegrid.iso_z(appointment.appointment_date)}-{timegrid.iso_z(appointment.end_date)}"
-    for key in keys:
-        if key.startswith("doctor#"):
-            message = f"Doctor '{appointment.doctor_id}' is already booked during {when}."
-            field = "doctorId"
-        else:
-            message = f"Patient '{appointment.patient_id}' already has an appointment overlapping {when}."
-            field = "patientId"
-        tx.put(
-            Lock(key, owner=appointment.appointment_id, expires_at=expires),
-            condition=Lock.slot_key.does_not_exist(),
-            on_fail=lambda message=message, field=field: Conflict(message, field=field),
-        )
-
-
-def _delete_locks(tx: Transaction, keys: list[str]) -> None:
-    for key in keys:
-        tx.delete(Lock(key))
 
 
 # --- Booking -----------------------------------------------------------------------------------
@@ -196,7 +165,7 @@ def appointment_create(
         reason=reason,
     )
     appointment.set_state(PENDING)
-    appointment.lock_keys = _locks_for(appointment)
+    appointment.lock_keys = lock_keys_for(appointment)
     appointment.touch()
     event = outbox.event_for(appointment, PENDING)
 
@@ -206,7 +175,7 @@ def appointment_create(
             condition=Appointment.appointment_id.does_not_exist(),
             on_fail=lambda: _IdTaken("taken"),
         )
-        _put_locks(tx, appointment, appointment.lock_keys)
+        put_locks(tx, appointment, appointment.lock_keys)
         tx.put(event)
         # The doctor's schedule as checked above, and the patient, are still there at commit.
         tx.check(
@@ -283,8 +252,8 @@ def _commit_change(
             condition=Appointment.state == previous_state,
             on_fail=lambda: version_conflict(if_match),
         )
-        _delete_locks(tx, list(free))
-        _put_locks(tx, appointment, list(take))
+        delete_locks(tx, list(free))
+        put_locks(tx, appointment, list(take))
         if event is not None:
             tx.put(event)
         audit.join(tx)
@@ -375,7 +344,7 @@ def appointment_reschedule(
     appointment.appointment_date = appointment_date
     appointment.duration_minutes = duration
     appointment.end_date = appointment_date + timedelta(minutes=duration)
-    new_keys = _locks_for(appointment)
+    new_keys = lock_keys_for(appointment)
     moved = len(old_keys - set(new_keys)) + len(set(new_keys) - old_keys)
     if moved + 3 > MAX_TRANSACTION_ITEMS:  # with the appointment, its event and the audit entry
         raise Conflict(

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from appointments import services
+from appointments import locks, services
 from appointments.integrity import (
     EVENT_WITHOUT_APPOINTMENT,
     LOCK_HELD_BY_OTHER,
@@ -86,11 +86,11 @@ def test_finished_appointments_and_expired_locks_are_not_problems(world):
         duration_minutes=30,
     )
     done.set_state(COMPLETED)
-    done.lock_keys = services._locks_for(done)
+    done.lock_keys = locks.lock_keys_for(done)
     done.touch()
     done.save()
     for key in done.lock_keys:
-        Lock(key, owner="a-done", expires_at=done.end_date + services.LOCK_RETENTION).save()
+        Lock(key, owner="a-done", expires_at=done.end_date + locks.LOCK_RETENTION).save()
     Lock(f"doctor#d-cl#{past - timedelta(days=9):%Y-%m-%dT%H:%MZ}", owner="a-long-gone", expires_at=past).save()
     Lock("event#01ABC#patient-email", owner="notifications", expires_at=utcnow() + timedelta(days=1)).save()
 
@@ -142,12 +142,12 @@ def test_a_double_booking_is_reported_and_left_alone(world):
         duration_minutes=mine.duration_minutes,
     )
     double.set_state(SCHEDULED)
-    double.lock_keys = services._locks_for(double)
+    double.lock_keys = locks.lock_keys_for(double)
     double.touch()
     double.save()
     for key in double.lock_keys:
         if key.startswith("patient#"):
-            Lock(key, owner="a-double", expires_at=double.end_date + services.LOCK_RETENTION).save()
+            Lock(key, owner="a-double", expires_at=double.end_date + locks.LOCK_RETENTION).save()
     doctor_keys = [key for key in double.lock_keys if key.startswith("doctor#")]
 
     report = integrity_report()
