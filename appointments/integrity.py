@@ -22,7 +22,7 @@ from datetime import datetime
 
 from appointments.locks import LOCK_RETENTION, lock_keys_for, put_locks
 from appointments.models import ACTIVE_STATES, COMPLETED, NO_SHOW, PENDING, Appointment, Event
-from appointments.services import MAX_REQUEUES
+from appointments.services.pipeline import MAX_REQUEUES
 from scheduler.db import Transaction, batch_get, run_transaction, save_record, utcnow
 from scheduler.db.locks import Lock
 from scheduler.exceptions import ApplicationError, Conflict

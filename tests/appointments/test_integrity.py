@@ -21,6 +21,7 @@ from appointments.integrity import (
     integrity_report,
 )
 from appointments.models import COMPLETED, PENDING, SCHEDULED, Appointment, Event
+from appointments.services import pipeline
 from scheduler.db import utcnow
 from scheduler.db.locks import Lock
 from tests.appointments.conftest import z
@@ -179,7 +180,7 @@ def test_a_pending_appointment_without_its_index_key_is_put_back_in_the_queue(wo
 
 def test_what_a_person_must_look_at_is_listed_not_repaired(world):
     gave_up = Appointment.get("a-pe")
-    gave_up.requeues = services.MAX_REQUEUES
+    gave_up.requeues = pipeline.MAX_REQUEUES
     gave_up.save()
     services.appointment_process(appointment_id="a-cl")
     # Scheduled, yet still on the pending sweep's index (an UpdateItem: a save derives the key again).
