@@ -5,4 +5,5 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
 
     def ready(self):
-        from appointments import receivers  # noqa: F401 - connects the post-commit receivers
+        # receivers: the post-commit receivers connect; tasks: registered, since the pipeline sends them by name.
+        from appointments import receivers, tasks  # noqa: F401

@@ -1,11 +1,16 @@
 """The processing pipeline: what the country's worker does with a booking, the queue messages that
 carry it there, and the sweeps that make up for what was not sent (stale pending bookings, reminders).
+
+Tasks are sent by name: appointments.tasks registers them under these names and calls this module,
+which therefore never imports it.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+
+from celery import signature
 
 from appointments import processors
 from appointments.models import PENDING, REMINDER_DUE, SCHEDULED, Appointment
@@ -17,6 +22,9 @@ from scheduler.exceptions import Conflict, NotFound, VersionConflict
 
 logger = logging.getLogger(__name__)
 
+# The names appointments.tasks registers its tasks under.
+PROCESS_TASK = "appointments.process"
+PUBLISH_EVENT_TASK = "appointments.publish_event"
 # Times the sweep enqueues one appointment again before leaving it to a person (logged as an error).
 MAX_REQUEUES = 5
 
@@ -48,12 +56,14 @@ def appointment_process(*, appointment_id: str) -> str:
         raise Conflict("The appointment kept changing while it was processed; the task will retry.") from None
 
 
-def _send_task(task, appointment: Appointment, what: str, **kwargs) -> bool:
-    """Send a task to the appointment's country queue. A failure is logged (ids and error kind only)
-    and left to the sweeps, which find what was not done through the sparse indexes."""
+def _send_task(name: str, appointment: Appointment, what: str, **kwargs) -> bool:
+    """Send a task, by its registered name, to the appointment's country queue. A failure is logged
+    (ids and error kind only) and left to the sweeps, which find what was not done through the sparse
+    indexes."""
     try:
         code = country_policy(country_id=appointment.country_id).code
-        task.apply_async(kwargs={**kwargs, "country_code": code})
+        # The registered task's own apply_async (appointments.tasks, imported in AppointmentsConfig.ready).
+        signature(name, kwargs={**kwargs, "country_code": code}).apply_async()
         return True
     except Exception as exc:
         logger.warning(
@@ -67,18 +77,12 @@ def _send_task(task, appointment: Appointment, what: str, **kwargs) -> bool:
 
 def appointment_enqueue(appointment: Appointment, *, event_id: str | None = None) -> bool:
     """The booking's one message: its processing task, carrying the booking's event to publish."""
-    from appointments.tasks import process_appointment
-
     extra = {"event_id": event_id} if event_id else {}
-    return _send_task(
-        process_appointment, appointment, "processing", appointment_id=appointment.appointment_id, **extra
-    )
+    return _send_task(PROCESS_TASK, appointment, "processing", appointment_id=appointment.appointment_id, **extra)
 
 
 def event_relay(*, appointment: Appointment, event_id: str) -> bool:
-    from appointments.tasks import publish_event
-
-    return _send_task(publish_event, appointment, f"event {event_id}", event_id=event_id)
+    return _send_task(PUBLISH_EVENT_TASK, appointment, f"event {event_id}", event_id=event_id)
 
 
 # --- Sweeps ------------------------------------------------------------------------------------
