@@ -6,4 +6,6 @@ class AppointmentsConfig(AppConfig):
 
     def ready(self):
         # receivers: the post-commit receivers connect; tasks: registered, since the pipeline sends them by name.
-        from appointments import receivers, tasks  # noqa: F401
+        from appointments import guards, receivers, tasks  # noqa: F401
+
+        guards.register()  # refuses a doctor's or patient's deletion while it has upcoming appointments
