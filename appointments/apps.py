@@ -5,4 +5,7 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
 
     def ready(self):
-        from appointments import receivers  # noqa: F401 - connects the post-commit receivers
+        # receivers: the post-commit receivers connect; tasks: registered, since the pipeline sends them by name.
+        from appointments import guards, receivers, tasks  # noqa: F401
+
+        guards.register()  # refuses a doctor's or patient's deletion while it has upcoming appointments

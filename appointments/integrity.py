@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from appointments.locks import LOCK_RETENTION, lock_keys_for, put_locks
 from appointments.models import ACTIVE_STATES, COMPLETED, NO_SHOW, PENDING, Appointment, Event
-from appointments.services import LOCK_RETENTION, MAX_REQUEUES, _locks_for, _put_locks
+from appointments.services.pipeline import MAX_REQUEUES
 from scheduler.db import Transaction, batch_get, run_transaction, save_record, utcnow
 from scheduler.db.locks import Lock
 from scheduler.exceptions import ApplicationError, Conflict
@@ -96,7 +97,7 @@ class RepairOutcome:
 class _Holder:
     """What the lock check needs of one appointment, kept small: 100k of them must fit in memory.
     Whether it claims a lock key is judged from the first and last 5-minute bucket of its time, as
-    `_locks_for` builds them, unless its lockKeys differ from that (then they are kept as they are)."""
+    `lock_keys_for` builds them, unless its lockKeys differ from that (then they are kept as they are)."""
 
     __slots__ = ("state", "doctor_id", "patient_id", "first", "last", "odd_keys", "required", "found")
 
@@ -104,7 +105,7 @@ class _Holder:
         self.state = appointment.state
         self.doctor_id = appointment.doctor_id
         self.patient_id = appointment.patient_id
-        needed = _locks_for(appointment)
+        needed = lock_keys_for(appointment)
         self.first = _bucket(needed[0]) if needed else ""
         self.last = _bucket(needed[-1]) if needed else ""
         keys = list(appointment.lock_keys or [])
@@ -139,7 +140,7 @@ def _claims(appointment: Appointment | None, key: str) -> bool:
     return (
         appointment is not None
         and appointment.state in LOCK_HOLDING_STATES
-        and (key in (appointment.lock_keys or []) or key in _locks_for(appointment))
+        and (key in (appointment.lock_keys or []) or key in lock_keys_for(appointment))
     )
 
 
@@ -446,7 +447,7 @@ def _put_missing_locks(problems: list[Problem]) -> None:
         raise _changed()
 
     def build(tx: Transaction) -> None:
-        _put_locks(tx, appointment, keys)
+        put_locks(tx, appointment, keys)
         tx.check(Appointment, appointment_id, condition=Appointment.version == appointment.version, on_fail=_changed)
 
     run_transaction(build, default_conflict=_changed)

@@ -1,4 +1,7 @@
-"""Celery tasks: thin, idempotent, acknowledged late, retried with exponential backoff."""
+"""Celery tasks: thin, idempotent, acknowledged late, retried with exponential backoff.
+
+The services send the first two by name (appointments.services.pipeline), so that this module is
+the only one of the pair that imports the other."""
 
 from datetime import timedelta
 
@@ -8,6 +11,7 @@ from django.conf import settings
 from pynamodb.exceptions import PynamoDBException
 
 from appointments import outbox, services
+from appointments.services.pipeline import PROCESS_TASK, PUBLISH_EVENT_TASK
 from scheduler.exceptions import ServiceUnavailable
 
 # Failures worth another try: AWS briefly unreachable or throttling.
@@ -21,7 +25,7 @@ RETRY = {
 }
 
 
-@shared_task(name="appointments.process", **RETRY)
+@shared_task(name=PROCESS_TASK, **RETRY)
 def process_appointment(appointment_id: str, country_code: str, event_id: str | None = None) -> str:
     """On the country's queue (routed by `country_code`): pending → scheduled. The booking's event
     (`event_id`) and the scheduling's are published from here, without a relay message of their own."""
@@ -31,7 +35,7 @@ def process_appointment(appointment_id: str, country_code: str, event_id: str | 
         return services.appointment_process(appointment_id=appointment_id)
 
 
-@shared_task(name="appointments.publish_event", **RETRY)
+@shared_task(name=PUBLISH_EVENT_TASK, **RETRY)
 def publish_event(event_id: str, country_code: str) -> bool:
     """The outbox relay, on the event's country queue: publish one committed event to SNS right after
     its commit (so that one country's surge does not hold back another's notifications)."""

@@ -1,5 +1,5 @@
 """Time on a doctor's agenda: the slot grid of a weekly schedule in the doctor's zone (daylight-saving
-aware), whether a booking fits it, and the lock keys a booking takes. Pure logic, no I/O."""
+aware) and whether a booking fits it. Pure logic, no I/O (the lock keys are in appointments.locks)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from doctors.schedule import DAYS, WeeklyWindow, format_clock
-
-# Locks are taken per 5-minute bucket of a booking's time, for the doctor and for the patient: any two
-# overlapping bookings share a bucket, whatever grid each was made on, so a schedule or slot-length
-# change can never let two bookings of one doctor overlap. Schedules and slots are multiples of it.
-LOCK_MINUTES = 5
 
 
 def stored_windows(entries: Iterable) -> list[WeeklyWindow]:
@@ -112,15 +107,3 @@ def _why_not(
             return f"{where} is not a bookable slot that day: the clocks change then."
     hours = ", ".join(describe(w) for w in day_windows)
     return f"{where} to {local_end:%H:%M} is outside the doctor's available times ({hours})."
-
-
-def lock_keys(kind: str, owner_id: str, start: datetime, end: datetime) -> list[str]:
-    """One key per LOCK_MINUTES bucket of [start, end) for a doctor's or patient's time."""
-    step = timedelta(minutes=LOCK_MINUTES)
-    epoch = datetime(2000, 1, 1, tzinfo=UTC)
-    bucket = epoch + ((start - epoch) // step) * step
-    keys = []
-    while bucket < end:
-        keys.append(f"{kind}#{owner_id}#{bucket.astimezone(UTC):%Y-%m-%dT%H:%MZ}")
-        bucket += step
-    return keys

@@ -1,3 +1,5 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -9,8 +11,9 @@ from appointments.serializers import (
     AppointmentListParams,
     AppointmentSerializer,
     AppointmentUpdateSerializer,
+    AvailabilityParams,
 )
-from scheduler.api.views import RecordViewSet
+from scheduler.api.views import AuditedView, RecordSchema, RecordViewSet
 
 _ID = RecordViewSet.lookup_value_regex
 
@@ -60,3 +63,35 @@ class AppointmentViewSet(RecordViewSet):
     @action(detail=False, url_path=rf"patient/(?P<patient_id>{_ID})")
     def by_patient(self, request: Request, patient_id: str) -> Response:
         return self.list_response(request, patient_id=patient_id)
+
+
+class DoctorAvailabilityViewSet(AuditedView, viewsets.GenericViewSet):
+    """A doctor's free slots, on the doctors' route (registered on the `doctors` prefix beside
+    DoctorViewSet): appointments knows the bookings, so it serves them, and doctors stays below it."""
+
+    access_kind = "doctor"  # read like the doctor itself: every signed-in role may
+    lookup_field = "doctorId"
+    lookup_value_regex = RecordViewSet.lookup_value_regex
+    schema = RecordSchema()
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, required=True, description="First local day, e.g. 2026-12-01"),
+            OpenApiParameter("to", str, required=True, description="Last local day (at most 31 days)"),
+        ],
+        responses=inline_serializer(
+            "Availability",
+            {
+                "doctorId": serializers.CharField(),
+                "timeZone": serializers.CharField(),
+                "slotMinutes": serializers.IntegerField(),
+                "slots": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    @action(detail=True)
+    def availability(self, request, doctorId: str):
+        """Free slots on the doctor's grid between two local days."""
+        params = AvailabilityParams(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(selectors.doctor_availability(doctor_id=doctorId, **params.validated_data))

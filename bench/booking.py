@@ -140,8 +140,8 @@ class Raw:
 
     def transact_items(self, doctor, doctor_id: str, patient_id: str, start: datetime) -> list[dict]:
         from appointments import outbox
+        from appointments.locks import LOCK_RETENTION, lock_keys_for
         from appointments.models import PENDING, Appointment
-        from appointments.services import LOCK_RETENTION, _locks_for
         from doctors.models import Doctor
         from patients.models import Patient
         from scheduler.db import new_id
@@ -149,7 +149,7 @@ class Raw:
         from scheduler.security import audit
 
         appointment = stored_appointment(new_id(), doctor_id, patient_id, start, PENDING)
-        appointment.lock_keys = _locks_for(appointment)
+        appointment.lock_keys = lock_keys_for(appointment)
         items = [
             _put(Appointment, appointment.serialize(), "attribute_not_exists(appointmentId)"),
             *(

@@ -6,7 +6,7 @@ any key is above the planning threshold (50% of its limit).
 Limits: one partition key value takes at most 1,000 write units/s and 3,000 read units/s, in a table
 and in a GSI alike, and a GSI that cannot keep up throttles the writes to its base table.
 
-What one booking makes, read from the code (appointments/services.py, outbox.py, notifications.py,
+What one booking makes, read from the code (appointments/services/, outbox.py, notifications.py,
 scheduler/db.py, scheduler/security/audit.py, scheduler/api/views.py) — and modelled per booking over its life:
 - API, POST /appointments: the token (GetItem, strong); one BatchGetItem (strong) of doctor, patient
   and, when the client sends its appointmentId (assumed: that is how retries stay idempotent), the

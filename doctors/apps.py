@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class DoctorsConfig(AppConfig):
     name = "doctors"
+
+    def ready(self):
+        from doctors import guards
+
+        guards.register()  # refuses a country's deletion while it has doctors

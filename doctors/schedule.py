@@ -26,6 +26,10 @@ _CLOCK_RE = re.compile(rf"^\s*{_CLOCK}\s*$", re.IGNORECASE)
 _ENTRY_RE = re.compile(rf"^\s*([A-Za-z]+)\.?,?\s+{_CLOCK}\s*(?:-|–|—|\bto\b)\s*{_CLOCK}\s*$", re.IGNORECASE)
 MINUTES_PER_DAY = 24 * 60
 MAX_ENTRIES = 70
+# Booked time is locked per 5-minute bucket (appointments.locks): any two overlapping bookings share
+# a bucket, whatever grid each was made on, so a schedule or slot-length change can never let two
+# bookings of one doctor overlap. Schedules and slots are therefore multiples of it.
+LOCK_MINUTES = 5
 
 EXAMPLES = 'e.g. "Monday 10am-4pm", "Tue 09:00-12:30" or {"day": "monday", "start": "10:00", "end": "16:00"}'
 

@@ -1,9 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from appointments.timegrid import LOCK_MINUTES
 from countries import reference
-from doctors.schedule import EXAMPLES, ScheduleError, WeeklyWindow, format_clock, parse_available_times
+from doctors.schedule import EXAMPLES, LOCK_MINUTES, ScheduleError, WeeklyWindow, format_clock, parse_available_times
 from scheduler.api.serializers import (
     BoundedDateTimeField,
     EmailAddressField,

@@ -1,7 +1,7 @@
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from appointments.selectors import doctor_has_upcoming
 from countries.selectors import country_get_referenced
 from countries.services import country_must_exist
 from doctors.models import AvailableTime, BlockedPeriod, Doctor
@@ -18,6 +18,12 @@ from scheduler.db import (
 )
 from scheduler.exceptions import Conflict
 from scheduler.security import audit
+
+# Why a doctor may not be deleted yet, asked of the apps that refer to doctors (appointments adds its
+# check in its AppConfig.ready), so that doctors imports none of them: a guard takes the doctor's id
+# and returns the refusal's message, or None. They run in order; the first refusal stands.
+DeleteGuard = Callable[[str], str | None]
+doctor_delete_guards: list[DeleteGuard] = []
 
 
 def _stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +111,8 @@ def doctor_update(
 def doctor_delete(*, doctor_id: str, if_match: int | None, current: Doctor | None = None) -> None:
     doctor = current or doctor_get(doctor_id=doctor_id)  # `current`: the record the view checked
     check_if_match(doctor, if_match)
-    if doctor_has_upcoming(doctor_id=doctor_id):
-        raise Conflict(f"Doctor '{doctor_id}' has upcoming appointments; cancel or move them first.", code="in_use")
+    for guard in doctor_delete_guards:
+        if refusal := guard(doctor_id):
+            raise Conflict(refusal, code="in_use")
 
     delete_record(doctor, if_match=if_match, also=audit.join)

@@ -1,10 +1,3 @@
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.decorators import action
-from rest_framework.response import Response
-
-from appointments.selectors import doctor_availability
-from appointments.serializers import AvailabilityParams
 from doctors import selectors, services
 from doctors.models import Doctor
 from doctors.serializers import DoctorListParams, DoctorSerializer
@@ -13,6 +6,8 @@ from scheduler.api.views import RecordViewSet
 
 class DoctorViewSet(RecordViewSet):
     """Doctors: speciality, country, weekly schedule, slot length and blocked periods."""
+
+    # GET /doctors/{doctorId}/availability is served by appointments.views.DoctorAvailabilityViewSet.
 
     access_kind = "doctor"
     record_model = Doctor
@@ -37,25 +32,3 @@ class DoctorViewSet(RecordViewSet):
 
     def delete_record(self, record_id, *, if_match, current):
         services.doctor_delete(doctor_id=record_id, if_match=if_match, current=current)
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("from", str, required=True, description="First local day, e.g. 2026-12-01"),
-            OpenApiParameter("to", str, required=True, description="Last local day (at most 31 days)"),
-        ],
-        responses=inline_serializer(
-            "Availability",
-            {
-                "doctorId": serializers.CharField(),
-                "timeZone": serializers.CharField(),
-                "slotMinutes": serializers.IntegerField(),
-                "slots": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
-    )
-    @action(detail=True)
-    def availability(self, request, doctorId: str):
-        """Free slots on the doctor's grid between two local days."""
-        params = AvailabilityParams(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        return Response(doctor_availability(doctor_id=doctorId, **params.validated_data))

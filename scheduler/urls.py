@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from accounts.views import AuditView, MeView, TokenView, UserViewSet, login_page, logout_page
-from appointments.views import AppointmentViewSet
+from appointments.views import AppointmentViewSet, DoctorAvailabilityViewSet
 from countries.views import CountryViewSet
 from doctors.views import DoctorViewSet
 from patients.views import PatientViewSet
@@ -21,6 +21,7 @@ class OptionalSlashRouter(SimpleRouter):
 router = OptionalSlashRouter()
 router.register("countries", CountryViewSet, basename="country")
 router.register("doctors", DoctorViewSet, basename="doctor")
+router.register("doctors", DoctorAvailabilityViewSet, basename="doctor-availability")  # /doctors/{id}/availability
 router.register("patients", PatientViewSet, basename="patient")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("users", UserViewSet, basename="user")

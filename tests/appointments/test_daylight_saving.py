@@ -16,11 +16,12 @@ def frozen_now(monkeypatch):
     """Today is 2026-12-01 for these tests, so that the 2027 changes stay in the future."""
     from datetime import UTC, datetime
 
-    from appointments import selectors, services
+    from appointments import selectors
+    from appointments.services import booking, lifecycle, pipeline
 
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    monkeypatch.setattr(services, "utcnow", lambda: now)
-    monkeypatch.setattr(selectors, "utcnow", lambda: now)
+    for module in (booking, lifecycle, pipeline, selectors):  # each module that reads the clock
+        monkeypatch.setattr(module, "utcnow", lambda: now)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from appointments import services
+from appointments import locks, services
 from appointments.integrity import (
     EVENT_WITHOUT_APPOINTMENT,
     LOCK_HELD_BY_OTHER,
@@ -21,6 +21,7 @@ from appointments.integrity import (
     integrity_report,
 )
 from appointments.models import COMPLETED, PENDING, SCHEDULED, Appointment, Event
+from appointments.services import pipeline
 from scheduler.db import utcnow
 from scheduler.db.locks import Lock
 from tests.appointments.conftest import z
@@ -86,11 +87,11 @@ def test_finished_appointments_and_expired_locks_are_not_problems(world):
         duration_minutes=30,
     )
     done.set_state(COMPLETED)
-    done.lock_keys = services._locks_for(done)
+    done.lock_keys = locks.lock_keys_for(done)
     done.touch()
     done.save()
     for key in done.lock_keys:
-        Lock(key, owner="a-done", expires_at=done.end_date + services.LOCK_RETENTION).save()
+        Lock(key, owner="a-done", expires_at=done.end_date + locks.LOCK_RETENTION).save()
     Lock(f"doctor#d-cl#{past - timedelta(days=9):%Y-%m-%dT%H:%MZ}", owner="a-long-gone", expires_at=past).save()
     Lock("event#01ABC#patient-email", owner="notifications", expires_at=utcnow() + timedelta(days=1)).save()
 
@@ -142,12 +143,12 @@ def test_a_double_booking_is_reported_and_left_alone(world):
         duration_minutes=mine.duration_minutes,
     )
     double.set_state(SCHEDULED)
-    double.lock_keys = services._locks_for(double)
+    double.lock_keys = locks.lock_keys_for(double)
     double.touch()
     double.save()
     for key in double.lock_keys:
         if key.startswith("patient#"):
-            Lock(key, owner="a-double", expires_at=double.end_date + services.LOCK_RETENTION).save()
+            Lock(key, owner="a-double", expires_at=double.end_date + locks.LOCK_RETENTION).save()
     doctor_keys = [key for key in double.lock_keys if key.startswith("doctor#")]
 
     report = integrity_report()
@@ -179,7 +180,7 @@ def test_a_pending_appointment_without_its_index_key_is_put_back_in_the_queue(wo
 
 def test_what_a_person_must_look_at_is_listed_not_repaired(world):
     gave_up = Appointment.get("a-pe")
-    gave_up.requeues = services.MAX_REQUEUES
+    gave_up.requeues = pipeline.MAX_REQUEUES
     gave_up.save()
     services.appointment_process(appointment_id="a-cl")
     # Scheduled, yet still on the pending sweep's index (an UpdateItem: a save derives the key again).

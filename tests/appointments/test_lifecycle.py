@@ -107,9 +107,10 @@ def test_transitions(clinic, booked, events):
 
 def test_completed_after_the_start(clinic, booked, monkeypatch):
     from appointments import services
+    from appointments.services import lifecycle
 
     assert services.appointment_process(appointment_id="a-1") == "scheduled"
-    monkeypatch.setattr(services, "utcnow", lambda: booked + timedelta(minutes=40))
+    monkeypatch.setattr(lifecycle, "utcnow", lambda: booked + timedelta(minutes=40))
     done = clinic.patch("/appointments/a-1", {"state": "completed"}, format="json")
     assert done.status_code == 200 and done.json()["state"] == "completed"
     refused = clinic.delete("/appointments/a-1")
@@ -117,10 +118,10 @@ def test_completed_after_the_start(clinic, booked, monkeypatch):
 
 
 def test_cancellation_cutoff(clinic, booked, monkeypatch):
-    from appointments import services
+    from appointments.services import lifecycle
 
     assert clinic.patch("/countries/002", {"cancellationCutoffMinutes": 120}, format="json").status_code == 200
-    monkeypatch.setattr(services, "utcnow", lambda: booked - timedelta(minutes=90))
+    monkeypatch.setattr(lifecycle, "utcnow", lambda: booked - timedelta(minutes=90))
     response = clinic.delete("/appointments/a-1")
     assert response.status_code == 409 and response.json()["code"] == "cutoff_passed"
     assert "120 minutes before it starts" in response.json()["detail"]  # it names the country's cutoff

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from appointments import outbox, services
 from appointments.models import Appointment, Event
 from appointments.notifications import notification_handle
+from appointments.services import pipeline
 from scheduler.messaging import aws
 from tests.appointments.conftest import book, drain, next_local
 
@@ -168,8 +169,8 @@ def test_stale_pending_appointments_are_enqueued_again(quiet_queues):
     # At most MAX_REQUEUES times, then it is left to a person.
     for _ in range(10):
         services.appointments_requeue_stale(older_than=timedelta(seconds=-5))
-    assert Appointment.get("a-1").requeues == services.MAX_REQUEUES + 1
-    assert task_names(drain("appointments-cl")) == ["appointments.process"] * (services.MAX_REQUEUES - 1)
+    assert Appointment.get("a-1").requeues == pipeline.MAX_REQUEUES + 1
+    assert task_names(drain("appointments-cl")) == ["appointments.process"] * (pipeline.MAX_REQUEUES - 1)
     services.appointment_process(appointment_id="a-1")
     assert services.appointments_requeue_stale(older_than=timedelta(seconds=-5)) == 0
 

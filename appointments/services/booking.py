@@ -1,0 +1,192 @@
+"""Booking: a new appointment, or the replay of one already made with the same appointmentId.
+
+A booking is one TransactWriteItems: the appointment (if its id is new) and one lock item per
+5-minute bucket of the doctor's and of the patient's time (if none of them exists). It all happens
+or nothing does, so no doctor or patient is ever booked twice, however many API processes race.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from appointments import outbox, timegrid
+from appointments.locks import lock_keys_for, put_locks
+from appointments.models import PENDING, Appointment
+from appointments.selectors import MAX_DURATION_MINUTES, appointment_get
+from appointments.signals import announce
+from countries.models import Country
+from countries.selectors import country_policy
+from doctors.models import Doctor
+from patients.models import Patient
+from scheduler.db import Transaction, batch_get, new_id, run_transaction, utcnow
+from scheduler.exceptions import ApplicationError, Conflict, InvalidInput
+from scheduler.security import audit
+
+# DynamoDB's limit on the items of one TransactWriteItems.
+MAX_TRANSACTION_ITEMS = 100
+
+
+class _IdTaken(ApplicationError):
+    """Internal: the appointment id exists already (an idempotent retry, or a clash)."""
+
+    status_code = Conflict.status_code
+    default_code = "duplicate"
+
+
+# --- Checks ------------------------------------------------------------------------------------
+
+
+def check_time(*, doctor: Doctor, country: Country, start: datetime, duration_minutes: int, now: datetime) -> None:
+    """400 naming appointmentDate (or durationMinutes) when the time cannot be booked."""
+    if duration_minutes % doctor.slot_minutes:
+        raise InvalidInput(
+            "durationMinutes",
+            f"{duration_minutes} is not a multiple of the doctor's {doctor.slot_minutes}-minute slots.",
+        )
+    end = start + timedelta(minutes=duration_minutes)
+    if start < now:
+        raise InvalidInput("appointmentDate", f"{timegrid.iso_z(start)} is in the past.")
+    if start < now + timedelta(minutes=country.min_notice_minutes):
+        raise InvalidInput(
+            "appointmentDate",
+            f"{timegrid.iso_z(start)} is too soon: book at least {country.min_notice_minutes} minutes ahead.",
+        )
+    if start > now + timedelta(days=country.max_advance_days):
+        raise InvalidInput(
+            "appointmentDate",
+            f"{timegrid.iso_z(start)} is too far ahead: book at most {country.max_advance_days} days ahead.",
+        )
+    if duration_minutes > MAX_DURATION_MINUTES:
+        raise InvalidInput("durationMinutes", f"An appointment lasts at most {MAX_DURATION_MINUTES} minutes.")
+    windows = timegrid.stored_windows(doctor.available_times)
+    problem = timegrid.schedule_problem(
+        start, duration_minutes, windows, slot_minutes=doctor.slot_minutes, zone=ZoneInfo(doctor.time_zone)
+    )
+    if problem:
+        raise InvalidInput("appointmentDate", problem)
+    for period in doctor.unavailable or []:
+        if timegrid.overlaps(start, end, period.start, period.end):
+            why = f" ({period.reason})" if period.reason else ""
+            raise InvalidInput(
+                "appointmentDate",
+                f"The doctor is unavailable from {timegrid.iso_z(period.start)} to {timegrid.iso_z(period.end)}{why}.",
+            )
+
+
+# --- Booking -----------------------------------------------------------------------------------
+
+
+def _same_request(
+    existing: Appointment, doctor: Doctor | None, *, patient_id, doctor_id, start, duration_minutes, country_id, reason
+) -> bool:
+    """The stored booking is what this request asks for, defaults resolved as they were at booking."""
+    default_duration = doctor.slot_minutes if doctor else existing.duration_minutes
+    return (
+        existing.patient_id == patient_id
+        and existing.doctor_id == doctor_id
+        and existing.appointment_date == start
+        and existing.duration_minutes == (duration_minutes or default_duration)
+        and existing.country_id == (country_id or existing.country_id)
+        and (existing.reason or None) == (reason or None)
+    )
+
+
+def appointment_create(
+    *,
+    patient_id: str,
+    doctor_id: str,
+    appointment_date: datetime,
+    appointment_id: str | None = None,
+    duration_minutes: int | None = None,
+    country_id: str | None = None,
+    reason: str | None = None,
+    state: str | None = None,
+) -> tuple[Appointment, bool]:
+    """Book a time: (appointment, True) when created, (stored appointment, False) when the same
+    request was made before with this appointmentId. `state` may ask for "scheduled": every booking
+    starts `pending` and the country's worker schedules it."""
+    request = {
+        "patient_id": patient_id,
+        "doctor_id": doctor_id,
+        "start": appointment_date,
+        "duration_minutes": duration_minutes,
+        "country_id": country_id,
+        "reason": reason,
+    }
+    keys: list = [(Doctor, doctor_id), (Patient, patient_id)]
+    if appointment_id:
+        keys.append((Appointment, appointment_id))
+    doctor, patient, *existing = batch_get(keys)
+    if existing and existing[0] is not None:
+        return _replay(existing[0], doctor, request)
+    if doctor is None:
+        raise InvalidInput("doctorId", f"Doctor '{doctor_id}' does not exist.")
+    if patient is None:
+        raise InvalidInput("patientId", f"Patient '{patient_id}' does not exist.")
+    if country_id is not None and country_id != doctor.country_id:
+        raise InvalidInput(
+            "countryId", f"Doctor '{doctor_id}' practises in country '{doctor.country_id}', not '{country_id}'."
+        )
+    country = country_policy(country_id=doctor.country_id)
+    duration = duration_minutes or doctor.slot_minutes
+    check_time(doctor=doctor, country=country, start=appointment_date, duration_minutes=duration, now=utcnow())
+
+    appointment = Appointment(
+        appointment_id or new_id(),
+        patient_id=patient_id,
+        doctor_id=doctor_id,
+        country_id=doctor.country_id,
+        appointment_date=appointment_date,
+        end_date=appointment_date + timedelta(minutes=duration),
+        duration_minutes=duration,
+        reason=reason,
+    )
+    appointment.set_state(PENDING)
+    appointment.lock_keys = lock_keys_for(appointment)
+    appointment.touch()
+    event = outbox.event_for(appointment, PENDING)
+
+    def build(tx: Transaction) -> None:
+        tx.put(
+            appointment,
+            condition=Appointment.appointment_id.does_not_exist(),
+            on_fail=lambda: _IdTaken("taken"),
+        )
+        put_locks(tx, appointment, appointment.lock_keys)
+        tx.put(event)
+        # The doctor's schedule as checked above, and the patient, are still there at commit.
+        tx.check(
+            Doctor,
+            doctor_id,
+            condition=Doctor.version == doctor.version,
+            on_fail=lambda: Conflict(f"Doctor '{doctor_id}' changed while booking; retry."),
+        )
+        # The patient was read (strongly consistent) just before; the check that it still exists
+        # gives way only where the longest bookings' locks and the audit entry fill the transaction.
+        if len(appointment.lock_keys) + 5 <= MAX_TRANSACTION_ITEMS:
+            tx.check(
+                Patient,
+                patient_id,
+                condition=Patient.patient_id.exists(),
+                on_fail=lambda: InvalidInput("patientId", f"Patient '{patient_id}' does not exist."),
+            )
+        audit.join(tx)
+
+    try:
+        run_transaction(build, default_conflict=lambda: Conflict("The booking could not be made; retry."))
+    except _IdTaken:
+        # Another request with this id committed first: the same booking or a clash.
+        return _replay(appointment_get(appointment_id=appointment.appointment_id), doctor, request)
+    announce(appointment, event)
+    return appointment, True
+
+
+def _replay(existing: Appointment, doctor: Doctor | None, request: dict) -> tuple[Appointment, bool]:
+    if _same_request(existing, doctor, **request):
+        return existing, False
+    raise Conflict(
+        f"Appointment '{existing.appointment_id}' already exists with other details; "
+        "use a new appointmentId for a new booking.",
+        code="duplicate",
+    )
