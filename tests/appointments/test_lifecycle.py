@@ -181,12 +181,12 @@ def test_a_long_appointment_cannot_be_moved_far_in_one_step(clinic):
 def test_a_change_that_keeps_losing_races_is_a_409_version_mismatch(clinic, booked, monkeypatch):
     """Without If-Match a lost race is judged again; one lost every time ends in a 409 a client can
     tell from a wrong request by its code."""
-    from appointments import services
+    from appointments.services import lifecycle
 
     def always_lost(build, *, default_conflict):
         raise default_conflict()
 
-    monkeypatch.setattr(services, "run_transaction", always_lost)
+    monkeypatch.setattr(lifecycle, "run_transaction", always_lost)
     response = clinic.patch("/appointments/a-1", {"state": "cancelled"}, format="json")
     assert response.status_code == 409 and response.json()["code"] == "version_mismatch"
     monkeypatch.undo()
