@@ -282,7 +282,7 @@ def test_an_export_imports_into_tables_with_another_prefix(world, tmp_path, monk
 
 def test_unprocessed_items_are_sent_again(monkeypatch):
     """DynamoDB Local never leaves items unprocessed; AWS does under load. So the client is stubbed."""
-    monkeypatch.setattr(db.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(db.batch.time, "sleep", lambda seconds: None)
     items = [{"slotKey": {"S": f"k{i}"}} for i in range(3)]
     client = raw_client()
     with Stubber(client) as stub:

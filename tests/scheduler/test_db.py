@@ -11,7 +11,7 @@ CHILE = {"countryId": "002", "name": "CHILE", "code": "CL"}
 
 
 def conflicting_connection(times: int):
-    """A `db.transaction_connection` replacement whose first `times` connections answer TransactWriteItems
+    """A `db.transactions.transaction_connection` replacement whose first `times` connections answer TransactWriteItems
     with a TransactionConflict cancellation, as DynamoDB does under contention."""
     real = db.connection
     made = {"count": 0, "stubbers": []}
@@ -43,7 +43,7 @@ def conflicting_connection(times: int):
 
 def test_transaction_conflict_is_retried(api, monkeypatch):
     connection, made = conflicting_connection(times=2)
-    monkeypatch.setattr(db, "transaction_connection", connection)
+    monkeypatch.setattr(db.transactions, "transaction_connection", connection)
     response = api.post("/countries", CHILE, format="json")
     assert response.status_code == 201, response.content
     assert made["count"] == 3  # two conflicts, then the real commit
@@ -54,7 +54,7 @@ def test_transaction_conflict_is_retried(api, monkeypatch):
 
 def test_persistent_transaction_conflict_is_409_and_writes_nothing(api, monkeypatch):
     connection, made = conflicting_connection(times=db.TRANSACTION_ATTEMPTS)
-    monkeypatch.setattr(db, "transaction_connection", connection)
+    monkeypatch.setattr(db.transactions, "transaction_connection", connection)
     response = api.post("/countries", CHILE, format="json")
     assert response.status_code == 409
     assert "retry" in response.json()["detail"]
