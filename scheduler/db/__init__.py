@@ -1,12 +1,15 @@
 """The one shared DynamoDB layer, every app's way to its tables. Its modules, each named for what
 it holds:
 
-- `models`: the model base and `Meta` from settings, the model registry, the shared connection;
+- `models`: the model base and `Meta` from settings, the model registry, the shared connection
+  and the boto3 client of table administration;
 - `clock`: `utcnow` and `new_id`;
 - `transactions`: TransactWriteItems with per-item errors, If-Match checks, lost-race retries;
 - `sharding`: sharded index keys and the parallel reads of every shard;
 - `pagination`: signed cursors, one page per call, pages merged over shards;
 - `batch`: BatchGetItem, BatchWriteItem and whole-table Scans in DynamoDB JSON;
+- `errors`: `error_code`, the one reading of an AWS error's code;
+- `tables`: bootstrap's tables, indexes and point-in-time recovery (imported as a module);
 - `locks`, `backup`: the shared lock table; export and import of every table.
 
 Every public name is importable from the package (`from scheduler.db import run_transaction`).
@@ -17,6 +20,7 @@ from scheduler.db.clock import new_id, utcnow
 from scheduler.db.models import (
     RecordModel,
     connection,
+    dynamodb_client,
     register,
     registered_models,
     table_meta,
@@ -65,6 +69,7 @@ __all__ = [
     "connection",
     "decode_cursor",
     "delete_record",
+    "dynamodb_client",
     "encode_cursor",
     "in_parallel",
     "merge_shard_pages",

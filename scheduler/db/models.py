@@ -8,9 +8,11 @@ with the same host and region (PynamoDB issue #809).
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import TypeVar
 
+import boto3
+from botocore.config import Config
 from django.conf import settings
 from pynamodb.attributes import UTCDateTimeAttribute, VersionAttribute
 from pynamodb.connection import Connection
@@ -105,6 +107,28 @@ def connection() -> Connection:
         max_retry_attempts=settings.DYNAMODB_MAX_RETRY_ATTEMPTS,
         # Request threads, hand-off threads and the shard readers all share this client's pool.
         max_pool_connections=settings.DYNAMODB_POOL_CONNECTIONS,
+    )
+
+
+def dynamodb_client():
+    """The boto3 client of table administration (DescribeTable, UpdateTable, continuous backups) and
+    readiness probes. Not the models' client: PynamoDB's skips parameter validation and retries as
+    the models do, and a test stubbing this one leaves the models' calls alone. It lives as long as
+    `connection()`: clearing that (in a forked worker process) drops both."""
+    return _dynamodb_client_of(connection())
+
+
+@lru_cache(maxsize=1)
+def _dynamodb_client_of(_connection: Connection):
+    return boto3.client(
+        "dynamodb",
+        region_name=settings.AWS_REGION,
+        endpoint_url=settings.DYNAMODB_ENDPOINT,
+        config=Config(
+            connect_timeout=settings.AWS_CONNECT_TIMEOUT,
+            read_timeout=settings.AWS_READ_TIMEOUT,
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
     )
 
 

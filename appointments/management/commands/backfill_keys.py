@@ -7,8 +7,8 @@ from pynamodb.exceptions import UpdateError
 
 from appointments.models import UNPUBLISHED, Appointment, Event
 from scheduler import db
+from scheduler.db import tables
 from scheduler.exceptions import response_code
-from scheduler.messaging import aws
 from scheduler.progress import progress_bars
 
 # Indexes a table made before keeps until `--drop-old-indexes` (never bootstrap: a listing still
@@ -55,7 +55,7 @@ class Command(BaseCommand):
     def _missing_indexes(self) -> list[str]:
         missing = []
         for model in (Appointment, Event):
-            present = aws.index_statuses(model.Meta.table_name)
+            present = tables.index_statuses(model.Meta.table_name)
             missing += [f"{model.Meta.table_name}.{name}" for name in model._indexes if name not in present]
         return missing
 
@@ -135,7 +135,7 @@ class Command(BaseCommand):
     def _drop_old_indexes(self) -> None:
         for model, names in OLD_INDEXES.items():
             for name in names:
-                if aws.drop_index(model, name):
+                if tables.drop_index(model, name):
                     self.stdout.write(self.style.SUCCESS(f"dropped index {name} of table {model.Meta.table_name}"))
                 else:
                     self.stdout.write(f"index {name} of table {model.Meta.table_name} was already gone")
