@@ -17,6 +17,7 @@ Every public name is importable from the package (`from scheduler.db import run_
 
 from scheduler.db.batch import BATCH_WRITE_LIMIT, batch_get, batch_get_raw, batch_put_raw, scan_raw
 from scheduler.db.clock import new_id, utcnow
+from scheduler.db.errors import error_code
 from scheduler.db.models import (
     RecordModel,
     connection,
@@ -71,6 +72,7 @@ __all__ = [
     "delete_record",
     "dynamodb_client",
     "encode_cursor",
+    "error_code",
     "in_parallel",
     "merge_shard_pages",
     "new_id",

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from scheduler.db.errors import error_code
 from scheduler.db.models import dynamodb_client, registered_models
 
 Report = Callable[[str, str], None]  # (what happened: "created" | "found", what)
@@ -72,7 +73,7 @@ def ensure_point_in_time_recovery(table_name: str, report: Report) -> None:
             report("created", f"point-in-time recovery of {table_name}")
             return
         except ClientError as exc:
-            if exc.response["Error"]["Code"] not in _RECOVERY_NOT_YET or attempt + 1 == RECOVERY_ATTEMPTS:
+            if error_code(exc) not in _RECOVERY_NOT_YET or attempt + 1 == RECOVERY_ATTEMPTS:
                 raise
             time.sleep(min(2**attempt, 10))
 

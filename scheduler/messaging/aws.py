@@ -112,7 +112,7 @@ def _ensure_one_queue(name: str, attributes: dict, report: Report) -> str:
         report("found", f"queue {name}")
         return url
     except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+        if db.error_code(exc) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
             raise
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     report("created", f"queue {name}")
@@ -156,7 +156,7 @@ def ensure_topic_and_subscription(notifications_url: str, report: Report) -> str
         try:
             sns.get_topic_attributes(TopicArn=arn)
         except ClientError as exc:  # found earlier, gone since (moto restarted empty): make it again
-            if exc.response.get("Error", {}).get("Code") not in ("NotFound", "NotFoundException"):
+            if db.error_code(exc) not in ("NotFound", "NotFoundException"):
                 raise
             _found_topics.pop(settings.SNS_TOPIC_NAME, None)
             arn = None

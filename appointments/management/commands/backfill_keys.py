@@ -7,8 +7,7 @@ from pynamodb.exceptions import UpdateError
 
 from appointments.models import UNPUBLISHED, Appointment, Event
 from scheduler import db
-from scheduler.db import tables
-from scheduler.exceptions import response_code
+from scheduler.db import error_code, tables
 from scheduler.progress import progress_bars
 
 # Indexes a table made before keeps until `--drop-old-indexes` (never bootstrap: a listing still
@@ -73,7 +72,7 @@ class Command(BaseCommand):
         try:
             model._get_connection().update_item(hash_key, actions=actions, condition=condition)
         except UpdateError as exc:
-            if response_code(exc) == "ConditionalCheckFailedException":  # None: no answer, raised
+            if error_code(exc) == "ConditionalCheckFailedException":  # None: no answer, raised
                 return False
             raise
         return True
