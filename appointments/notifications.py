@@ -20,9 +20,8 @@ from appointments import timegrid
 from appointments.models import SCHEDULED, Appointment
 from doctors.models import Doctor
 from patients.models import Patient
-from scheduler.db import batch_get, utcnow
+from scheduler.db import batch_get, error_code, utcnow
 from scheduler.db.locks import Lock
-from scheduler.exceptions import response_code
 from scheduler.messaging import aws
 
 logger = logging.getLogger(__name__)
@@ -66,7 +65,7 @@ def _record_sent(key: str) -> None:
             condition=Lock.slot_key.does_not_exist()
         )
     except PutError as exc:
-        if response_code(exc) != "ConditionalCheckFailedException":  # None: no answer, raised
+        if error_code(exc) != "ConditionalCheckFailedException":  # None: no answer, raised
             raise
 
 
@@ -136,6 +135,6 @@ def sms_send(phone_number: str, text: str) -> None:
     try:
         aws.client("sns").publish(PhoneNumber=phone_number, Message=text)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "InvalidParameter":
+        if error_code(exc) == "InvalidParameter":
             raise PermanentFailure("number rejected by SNS") from None
         raise

@@ -21,8 +21,7 @@ from pynamodb.exceptions import UpdateError
 
 from appointments import timegrid
 from appointments.models import UNPUBLISHED, Appointment, Event
-from scheduler.db import new_id, query_shards, shard_key, sweep_keys, utcnow
-from scheduler.exceptions import response_code
+from scheduler.db import error_code, new_id, query_shards, shard_key, sweep_keys, utcnow
 from scheduler.messaging import aws
 
 logger = logging.getLogger(__name__)
@@ -133,7 +132,7 @@ def _claim(event: Event) -> datetime | None:
             & (Event.claimed_until.does_not_exist() | (Event.claimed_until < now)),
         )
     except UpdateError as exc:
-        if response_code(exc) == "ConditionalCheckFailedException":
+        if error_code(exc) == "ConditionalCheckFailedException":
             return None
         raise
     return until
@@ -185,7 +184,7 @@ def _send(event: Event) -> None:
         # The topic is gone (moto restarted empty, or it was deleted): a NotFound is a refusal, so
         # nothing was published. Make the topic, the notifications queue and the subscription again
         # (the same names, so the same ARN), then publish once more.
-        if exc.response.get("Error", {}).get("Code") not in _TOPIC_MISSING:
+        if error_code(exc) not in _TOPIC_MISSING:
             raise
         logger.warning("SNS topic missing: making it and its subscription again")
         aws.request_topic_check()

@@ -228,9 +228,9 @@ def seed_agenda(doctor_id: str, count: int, first: datetime) -> float:
     """`count` scheduled 30-minute appointments on the doctor, back to back from `first`, written
     with BatchWriteItem (4 threads); returns the seconds it took."""
     from appointments.models import SCHEDULED, Appointment
-    from scheduler.messaging import aws
+    from scheduler import db
 
-    dynamodb = aws.client("dynamodb")
+    dynamodb = db.dynamodb_client()
     table = Appointment.Meta.table_name
     began = time.perf_counter()
 

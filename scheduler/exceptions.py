@@ -140,17 +140,10 @@ def _is_unreachable(exc: BaseException | None) -> bool:
     return False
 
 
-def response_code(exc: PynamoDBException) -> str | None:
-    """DynamoDB's error code, or None when there was no answer. PynamoDB's `cause_response_code`
-    raises AttributeError on a cause without a response, such as botocore's ReadTimeoutError (its
-    `response` is None): a DynamoDB that stopped answering mid-transaction gave a 500, not a 503."""
-    response = getattr(exc.cause, "response", None)
-    if not isinstance(response, dict):
-        return None
-    return response.get("Error", {}).get("Code")
-
-
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    # Imported here: the DynamoDB layer imports this module's errors, so this module cannot import it first.
+    from scheduler.db.errors import error_code
+
     if isinstance(exc, ApplicationError):
         response = Response(exc.payload(), status=exc.status_code)
         if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
@@ -165,12 +158,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     for kind, message in _UNVALIDATED_INPUT.items():
         if isinstance(exc, kind):
             return _unvalidated_input(exc, context, message)
-    if isinstance(exc, PynamoDBException) and response_code(exc) == "ValidationException":
+    if isinstance(exc, PynamoDBException) and error_code(exc) == "ValidationException":
         # e.g. a key over DynamoDB's size limits (2048 bytes for a hash key)
         return _unvalidated_input(
             exc, context, "A value in the request is too long or malformed to be looked up or stored."
         )
-    if isinstance(exc, PynamoDBException) and response_code(exc) in THROTTLED:
+    if isinstance(exc, PynamoDBException) and error_code(exc) in THROTTLED:
         return exception_handler(ServiceUnavailable("The database is busy right now; retry shortly."), context)
     if isinstance(exc, (PynamoDBException, BotoCoreError)) and _is_unreachable(exc):
         logger.warning("DynamoDB unreachable: %s", type(exc).__name__)

@@ -339,7 +339,7 @@ def _check_target(table: TableImport, progress: ProgressFactory) -> None:
     try:
         first = client.scan(TableName=table.table_name, Limit=1, ConsistentRead=True)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ResourceNotFoundException":
+        if db.error_code(exc) == "ResourceNotFoundException":
             raise BackupError(f"Table {table.table_name} ({table.name}) does not exist; run bootstrap first.") from None
         raise
     if not first.get("Items") and not first.get("LastEvaluatedKey"):
@@ -385,7 +385,7 @@ def _put_all(table: TableImport, bar: Progress) -> int:
             try:
                 db.batch_put_raw(table.table_name, [item for _, item in chunk])
             except ClientError as exc:
-                if exc.response["Error"]["Code"] != "ValidationException":
+                if db.error_code(exc) != "ValidationException":
                     raise
                 raise BackupError(
                     f"{table.path}, lines {chunk[0][0]}-{chunk[-1][0]}: DynamoDB refused these items "

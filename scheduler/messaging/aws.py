@@ -1,13 +1,12 @@
-"""SQS and SNS: clients built from settings, the names of every queue and the topic, and the
-infrastructure bootstrap (tables, queues with dead-letter queues, topic, subscription)."""
+"""SQS and SNS: clients built from settings, the names of every queue and the topic, their
+bootstrap (queues with dead-letter queues, topic, subscription) and every service's readiness.
+The tables' bootstrap is the DynamoDB layer's (`scheduler.db.tables`)."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from functools import cache
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -15,11 +14,13 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 
 from scheduler import db
+from scheduler.db.tables import Report
 
 
 @cache
 def client(service: str):
-    endpoints = {"sqs": settings.SQS_ENDPOINT, "sns": settings.SNS_ENDPOINT, "dynamodb": settings.DYNAMODB_ENDPOINT}
+    """The SQS or SNS client (DynamoDB's is `db.dynamodb_client()`, the DynamoDB layer's own)."""
+    endpoints = {"sqs": settings.SQS_ENDPOINT, "sns": settings.SNS_ENDPOINT}
     return boto3.client(
         service,
         region_name=settings.AWS_REGION,
@@ -75,132 +76,6 @@ def topic_arn() -> str | None:
 
 # --- Bootstrap -----------------------------------------------------------------------------------
 
-Report = Callable[[str, str], None]  # (what happened: "created" | "found", what)
-
-
-def ensure_tables(report: Report, *, wait: bool) -> None:
-    """Create the missing tables; on AWS, also turn point-in-time recovery on for every table
-    (emulators such as DynamoDB Local do not have it)."""
-    recovery = is_aws_endpoint(settings.DYNAMODB_ENDPOINT)
-    for model in db.registered_models():
-        _ensure_table(model, report, wait=wait)
-        if recovery:
-            ensure_point_in_time_recovery(model.Meta.table_name, report)
-
-
-def _ensure_table(model, report: Report, *, wait: bool) -> None:
-    name = model.Meta.table_name
-    if model.exists():
-        report("found", f"table {name}")
-        ensure_indexes(model, report)
-        return
-    try:
-        model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
-    except Exception as exc:  # another bootstrap created it in between
-        if "ResourceInUseException" not in repr(exc) and "Table already exists" not in str(exc):
-            raise
-        report("found", f"table {name}")
-        return
-    report("created", f"table {name}")
-
-
-def is_aws_endpoint(endpoint: str | None) -> bool:
-    """Whether an endpoint setting means AWS itself: none (boto3 picks AWS's) or an amazonaws.com
-    host. Anything else is an emulator (DynamoDB Local, moto)."""
-    if not endpoint:
-        return True
-    host = (urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname or "").rstrip(".")
-    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
-
-
-# A table created a moment ago refuses backups for a while ("Backups are being enabled for the table").
-RECOVERY_ATTEMPTS = 10
-_RECOVERY_NOT_YET = {"ContinuousBackupsUnavailableException", "TableNotFoundException"}
-
-
-def ensure_point_in_time_recovery(table_name: str, report: Report) -> None:
-    """Turn DynamoDB point-in-time recovery on for a table (35 days of restorable history)."""
-    dynamodb = client("dynamodb")
-    for attempt in range(RECOVERY_ATTEMPTS):
-        try:
-            description = dynamodb.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
-            status = description.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
-            if status in ("ENABLED", "ENABLING"):
-                report("found", f"point-in-time recovery of {table_name}")
-                return
-            dynamodb.update_continuous_backups(
-                TableName=table_name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-            )
-            report("created", f"point-in-time recovery of {table_name}")
-            return
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] not in _RECOVERY_NOT_YET or attempt + 1 == RECOVERY_ATTEMPTS:
-                raise
-            time.sleep(min(2**attempt, 10))
-
-
-# DynamoDB builds a new GSI from the table's items; a big table takes minutes to hours.
-INDEX_ACTIVE_TIMEOUT_SECONDS = 6 * 3600
-
-
-def index_statuses(table: str) -> dict[str, str]:
-    """The table's GSIs and their status (CREATING, ACTIVE, DELETING...), from one DescribeTable."""
-    indexes = client("dynamodb").describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
-    return {index["IndexName"]: index["IndexStatus"] for index in indexes}
-
-
-def ensure_indexes(model, report: Report) -> None:
-    """Add the GSIs the model declares that its existing table lacks: one per UpdateTable (DynamoDB
-    builds one at a time), each waited for until ACTIVE. Indexes the model no longer declares stay
-    (`backfill_keys --drop-old-indexes` removes them, on purpose, never bootstrap)."""
-    dynamodb = client("dynamodb")
-    name = model.Meta.table_name
-    existing = index_statuses(name)
-    for index in model._get_schema()["global_secondary_indexes"]:
-        index_name = index["index_name"]
-        if index_name in existing:
-            continue
-        dynamodb.update_table(
-            TableName=name,
-            AttributeDefinitions=index["attribute_definitions"],
-            GlobalSecondaryIndexUpdates=[
-                {
-                    "Create": {
-                        "IndexName": index_name,
-                        # DynamoDB wants the hash key first; PynamoDB's schema lists them in any order.
-                        "KeySchema": sorted(index["key_schema"], key=lambda key: key["KeyType"] != "HASH"),
-                        "Projection": index["projection"],
-                    }
-                }
-            ],
-        )
-        wait_for_index(name, index_name, lambda status: status == "ACTIVE")
-        report("created", f"index {index_name} of table {name}")
-
-
-def drop_index(model, index_name: str) -> bool:
-    """Delete one GSI of the model's table and wait until it is gone; False if it was not there."""
-    dynamodb = client("dynamodb")
-    name = model.Meta.table_name
-    if index_name not in index_statuses(name):
-        return False
-    dynamodb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index_name}}])
-    wait_for_index(name, index_name, lambda status: status is None)
-    return True
-
-
-def wait_for_index(table: str, index_name: str, done: Callable[[str | None], bool]) -> None:
-    """Wait until the index's status (None once it is gone) satisfies `done`."""
-    deadline = time.monotonic() + INDEX_ACTIVE_TIMEOUT_SECONDS
-    while True:
-        status = index_statuses(table).get(index_name)
-        if done(status):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"index {index_name} of table {table} is still {status}")
-        time.sleep(1 if status else 0.2)
-
-
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest: dead letters wait for a person
 
 
@@ -237,7 +112,7 @@ def _ensure_one_queue(name: str, attributes: dict, report: Report) -> str:
         report("found", f"queue {name}")
         return url
     except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+        if db.error_code(exc) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
             raise
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     report("created", f"queue {name}")
@@ -281,7 +156,7 @@ def ensure_topic_and_subscription(notifications_url: str, report: Report) -> str
         try:
             sns.get_topic_attributes(TopicArn=arn)
         except ClientError as exc:  # found earlier, gone since (moto restarted empty): make it again
-            if exc.response.get("Error", {}).get("Code") not in ("NotFound", "NotFoundException"):
+            if db.error_code(exc) not in ("NotFound", "NotFoundException"):
                 raise
             _found_topics.pop(settings.SNS_TOPIC_NAME, None)
             arn = None
@@ -331,7 +206,7 @@ def readiness() -> dict[str, str]:
     components: dict[str, str] = {}
     try:
         names = set()
-        for page in client("dynamodb").get_paginator("list_tables").paginate():
+        for page in db.dynamodb_client().get_paginator("list_tables").paginate():
             names.update(page["TableNames"])
         missing = [m.Meta.table_name for m in db.registered_models() if m.Meta.table_name not in names]
         components["dynamodb"] = f"missing tables: {', '.join(missing)}" if missing else "ok"
@@ -359,7 +234,7 @@ def readiness() -> dict[str, str]:
 def unreachable_services() -> list[str]:
     """The services whose endpoint does not answer at all (used while they start)."""
     probes = {
-        "dynamodb": lambda: client("dynamodb").list_tables(Limit=1),
+        "dynamodb": lambda: db.dynamodb_client().list_tables(Limit=1),
         "sqs": lambda: client("sqs").list_queues(MaxResults=1),
         "sns": lambda: client("sns").list_topics(),
     }

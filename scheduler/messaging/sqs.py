@@ -26,6 +26,8 @@ from botocore.exceptions import ClientError
 from kombu.transport import SQS
 from vine import ensure_promise, promise
 
+from scheduler.db import error_code
+
 logger = logging.getLogger(__name__)
 
 MISSING_QUEUE_CODES = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
@@ -36,7 +38,7 @@ RECEIVE_RETRY_SECONDS = 1.0
 def is_missing_queue(exc: BaseException) -> bool:
     """A send's ClientError, or the plain Exception kombu's async client raises with the body."""
     if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code") in MISSING_QUEUE_CODES
+        return error_code(exc) in MISSING_QUEUE_CODES
     return any(code in str(exc) for code in MISSING_QUEUE_CODES)
 
 

@@ -13,12 +13,12 @@ from appointments import outbox, services
 from appointments.management.commands import backfill_keys
 from appointments.models import PENDING, REMINDER_DUE, SCHEDULED, UNPUBLISHED, Appointment, Event
 from scheduler import db
-from scheduler.messaging import aws
+from scheduler.db import tables
 from tests.appointments.conftest import put_appointment, read_all, set_raw, shards_of
 
 
 def indexes() -> set[str]:
-    table = aws.client("dynamodb").describe_table(TableName=Appointment.Meta.table_name)["Table"]
+    table = db.dynamodb_client().describe_table(TableName=Appointment.Meta.table_name)["Table"]
     return {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
 
 
@@ -27,8 +27,8 @@ def old_layout(quiet):
     """The appointments table as the release before made it: byCountry, and no byCountryDay.
     Afterwards the layout this release makes is put back for the other tests."""
     table = Appointment.Meta.table_name
-    aws.drop_index(Appointment, "byCountryDay")
-    aws.client("dynamodb").update_table(
+    tables.drop_index(Appointment, "byCountryDay")
+    db.dynamodb_client().update_table(
         TableName=table,
         AttributeDefinitions=[
             {"AttributeName": "countryId", "AttributeType": "S"},
@@ -47,11 +47,11 @@ def old_layout(quiet):
             }
         ],
     )
-    aws.wait_for_index(table, "byCountry", lambda status: status == "ACTIVE")
+    tables.wait_for_index(table, "byCountry", lambda status: status == "ACTIVE")
     assert "byCountryDay" not in indexes() and "byCountry" in indexes()
     yield quiet
-    aws.ensure_indexes(Appointment, lambda *_: None)
-    aws.drop_index(Appointment, "byCountry")
+    tables.ensure_indexes(Appointment, lambda *_: None)
+    tables.drop_index(Appointment, "byCountry")
 
 
 def run(command: str, *args: str) -> str:

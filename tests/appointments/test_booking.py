@@ -196,7 +196,7 @@ def test_transaction_conflict_on_booking_is_retried(clinic, monkeypatch):
     at = next_local(MONDAY, "10:00")
     book(clinic, at=at + timedelta(days=7), patient="0316")  # warm the country cache
     connection, made = conflicting_connection(times=1)
-    monkeypatch.setattr(db, "transaction_connection", connection)
+    monkeypatch.setattr(db.transactions, "transaction_connection", connection)
     response = book(clinic, at=at, appointmentId="a-1")
     assert response.status_code == 201, response.content
     assert made["count"] >= 2  # the conflicting attempt, then the one that committed

@@ -6,7 +6,6 @@ import pytest
 from pynamodb.exceptions import PutError
 
 from scheduler import db
-from scheduler.messaging import aws
 from scheduler.security.audit import AuditEntry, object_keys
 
 PROTECTED = ["Patient cl", "p-cl@example.com", "+56912345678", "Street cl 1", "1950-01-02", "chest pain since Tuesday"]
@@ -169,7 +168,7 @@ def test_the_trail_is_append_only_in_the_api(world):
 
 @pytest.mark.parametrize("model_name", ["patients", "appointments", "audit", "events", "slots"])
 def test_a_raw_scan_finds_no_protected_value(world, model_name):
-    client = aws.client("dynamodb")
+    client = db.dynamodb_client()
     table = next(m.Meta.table_name for m in db.registered_models() if m.Meta.table_name.endswith(model_name))
     items = client.scan(TableName=table)["Items"]
     assert items

@@ -13,8 +13,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from scheduler import db
-from scheduler.db import backup
-from scheduler.messaging import aws
+from scheduler.db import backup, tables
 from tests.conftest import clear_tables
 
 # An item with every DynamoDB type, nested, in a table whose model leaves other attributes free:
@@ -282,7 +281,7 @@ def test_an_export_imports_into_tables_with_another_prefix(world, tmp_path, monk
 
 def test_unprocessed_items_are_sent_again(monkeypatch):
     """DynamoDB Local never leaves items unprocessed; AWS does under load. So the client is stubbed."""
-    monkeypatch.setattr(db.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(db.batch.time, "sleep", lambda seconds: None)
     items = [{"slotKey": {"S": f"k{i}"}} for i in range(3)]
     client = raw_client()
     with Stubber(client) as stub:
@@ -316,16 +315,16 @@ def test_unprocessed_items_are_sent_again(monkeypatch):
     ],
 )
 def test_which_endpoints_are_aws(endpoint, is_aws):
-    assert aws.is_aws_endpoint(endpoint) is is_aws
+    assert tables.is_aws_endpoint(endpoint) is is_aws
 
 
 def test_bootstrap_turns_point_in_time_recovery_on_against_aws(aws_stack, monkeypatch):
     """DynamoDB Local has no continuous backups, so AWS's answers are stubbed, including the refusal
     AWS gives for a table created a moment ago."""
-    monkeypatch.setattr(aws.time, "sleep", lambda seconds: None)
-    monkeypatch.setattr(aws, "ensure_indexes", lambda model, report: None)  # its own tests: test_backfill_keys
+    monkeypatch.setattr(tables.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(tables, "ensure_indexes", lambda model, report: None)  # its own tests: test_backfill_keys
     names = [model.Meta.table_name for model in db.registered_models()]
-    dynamodb = aws.client("dynamodb")
+    dynamodb = db.dynamodb_client()
     disabled = {
         "ContinuousBackupsDescription": {
             "ContinuousBackupsStatus": "ENABLED",
@@ -356,7 +355,7 @@ def test_bootstrap_turns_point_in_time_recovery_on_against_aws(aws_stack, monkey
                 stub.add_response("describe_continuous_backups", disabled, {"TableName": name})
             stub.add_response("update_continuous_backups", enabled, {"TableName": name, **turn_on})
         with override_settings(DYNAMODB_ENDPOINT=None):
-            aws.ensure_tables(lambda outcome, what: reports.append((outcome, what)), wait=False)
+            tables.ensure_tables(lambda outcome, what: reports.append((outcome, what)), wait=False)
         stub.assert_no_pending_responses()
     recovery = [(outcome, what) for outcome, what in reports if "point-in-time" in what]
     assert recovery == [("found", f"point-in-time recovery of {names[0]}")] + [
@@ -367,7 +366,7 @@ def test_bootstrap_turns_point_in_time_recovery_on_against_aws(aws_stack, monkey
 def test_bootstrap_leaves_point_in_time_recovery_alone_locally(aws_stack):
     """Against DynamoDB Local no continuous-backup call is made (it has no such operation)."""
     calls = []
-    dynamodb = aws.client("dynamodb")
+    dynamodb = db.dynamodb_client()
 
     def count(model, **kwargs):
         calls.append(model.name)

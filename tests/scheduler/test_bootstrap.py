@@ -4,6 +4,7 @@ import uuid
 
 from django.core.management import call_command
 
+from scheduler import db
 from scheduler.messaging import aws
 
 
@@ -40,7 +41,7 @@ def test_tables_have_their_indexes_and_ttl(aws_stack):
     from doctors.models import Doctor
     from scheduler.db.locks import Lock
 
-    dynamodb = aws.client("dynamodb")
+    dynamodb = db.dynamodb_client()
     table = dynamodb.describe_table(TableName=Doctor.Meta.table_name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert {index["IndexName"] for index in table["GlobalSecondaryIndexes"]} == {"byCountry"}

@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.test import override_settings
 
-from scheduler.messaging import aws
+from scheduler import db
 from scheduler.security import crypto
 from scheduler.security.crypto import DecryptionError, decrypt, encrypt, key_id_of, parse_keys
 
@@ -92,7 +92,7 @@ def test_rotate_keys_re_encrypts_every_record_and_old_and_new_read_back(world, k
     assert "Appointment: 2 re-encrypted" in out.getvalue()
     assert "100%" in err.getvalue()  # the progress bar
 
-    raw = aws.client("dynamodb").scan(TableName=settings.DYNAMODB_TABLES["patients"])["Items"]
+    raw = db.dynamodb_client().scan(TableName=settings.DYNAMODB_TABLES["patients"])["Items"]
     assert {key_id_of(item["name"]["S"]) for item in raw} == {"k2"}
     keys(new)  # the old key can go now
     for patient_id, email in (("p-cl", "p-cl@example.com"), ("p-new", "new@example.com")):

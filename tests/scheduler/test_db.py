@@ -1,8 +1,11 @@
-"""The shared DynamoDB layer: transactions under faults the emulator cannot produce, cursors."""
+"""The shared DynamoDB layer: transactions under faults the emulator cannot produce, cursors, the
+reading of AWS error codes."""
 
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.stub import Stubber
 from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError
 
 from scheduler import db
 from scheduler.exceptions import InvalidInput
@@ -11,7 +14,7 @@ CHILE = {"countryId": "002", "name": "CHILE", "code": "CL"}
 
 
 def conflicting_connection(times: int):
-    """A `db.transaction_connection` replacement whose first `times` connections answer TransactWriteItems
+    """A `db.transactions.transaction_connection` replacement whose first `times` connections answer TransactWriteItems
     with a TransactionConflict cancellation, as DynamoDB does under contention."""
     real = db.connection
     made = {"count": 0, "stubbers": []}
@@ -43,7 +46,7 @@ def conflicting_connection(times: int):
 
 def test_transaction_conflict_is_retried(api, monkeypatch):
     connection, made = conflicting_connection(times=2)
-    monkeypatch.setattr(db, "transaction_connection", connection)
+    monkeypatch.setattr(db.transactions, "transaction_connection", connection)
     response = api.post("/countries", CHILE, format="json")
     assert response.status_code == 201, response.content
     assert made["count"] == 3  # two conflicts, then the real commit
@@ -54,7 +57,7 @@ def test_transaction_conflict_is_retried(api, monkeypatch):
 
 def test_persistent_transaction_conflict_is_409_and_writes_nothing(api, monkeypatch):
     connection, made = conflicting_connection(times=db.TRANSACTION_ATTEMPTS)
-    monkeypatch.setattr(db, "transaction_connection", connection)
+    monkeypatch.setattr(db.transactions, "transaction_connection", connection)
     response = api.post("/countries", CHILE, format="json")
     assert response.status_code == 409 and response.json()["code"] == "conflict"
     assert made["count"] == db.TRANSACTION_ATTEMPTS
@@ -168,3 +171,33 @@ def test_malloc_arenas_are_capped_where_the_c_library_is_glibc():
     assert limit_malloc_arenas(0) is False  # 0 leaves glibc's default
     if platform.libc_ver()[0] == "glibc":
         assert limit_malloc_arenas(2) is True
+
+
+# --- Error codes ----------------------------------------------------------------------------------
+
+
+def client_error(code: str, operation: str = "PutItem") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "refused"}}, operation)
+
+
+def test_the_code_of_a_pynamodb_error_is_its_causes():
+    error = PutError("Failed to put item", cause=client_error("ConditionalCheckFailedException"))
+    assert db.error_code(error) == "ConditionalCheckFailedException"
+
+
+def test_a_pynamodb_error_without_an_answer_has_no_code():
+    """A DynamoDB that stopped answering mid-transaction: the cause is botocore's ReadTimeoutError, whose
+    `response` is None (PynamoDB's `cause_response_code` raises AttributeError on it)."""
+    error = TransactWriteError("Failed to write transaction items", cause=ReadTimeoutError(endpoint_url="http://db"))
+    assert db.error_code(error) is None
+    assert db.error_code(PutError("Failed to put item")) is None  # no cause at all
+
+
+def test_the_code_of_a_client_error():
+    assert db.error_code(client_error("QueueDoesNotExist", "GetQueueUrl")) == "QueueDoesNotExist"
+    assert db.error_code(ClientError({}, "Publish")) is None  # a response without an error in it
+
+
+def test_an_exception_that_is_not_an_aws_answer_has_no_code():
+    assert db.error_code(ValueError("no")) is None
+    assert db.error_code(ReadTimeoutError(endpoint_url="http://sqs")) is None

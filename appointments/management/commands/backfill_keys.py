@@ -7,8 +7,7 @@ from pynamodb.exceptions import UpdateError
 
 from appointments.models import UNPUBLISHED, Appointment, Event
 from scheduler import db
-from scheduler.exceptions import response_code
-from scheduler.messaging import aws
+from scheduler.db import error_code, tables
 from scheduler.progress import progress_bars
 
 # Indexes a table made before keeps until `--drop-old-indexes` (never bootstrap: a listing still
@@ -55,7 +54,7 @@ class Command(BaseCommand):
     def _missing_indexes(self) -> list[str]:
         missing = []
         for model in (Appointment, Event):
-            present = aws.index_statuses(model.Meta.table_name)
+            present = tables.index_statuses(model.Meta.table_name)
             missing += [f"{model.Meta.table_name}.{name}" for name in model._indexes if name not in present]
         return missing
 
@@ -73,7 +72,7 @@ class Command(BaseCommand):
         try:
             model._get_connection().update_item(hash_key, actions=actions, condition=condition)
         except UpdateError as exc:
-            if response_code(exc) == "ConditionalCheckFailedException":  # None: no answer, raised
+            if error_code(exc) == "ConditionalCheckFailedException":  # None: no answer, raised
                 return False
             raise
         return True
@@ -135,7 +134,7 @@ class Command(BaseCommand):
     def _drop_old_indexes(self) -> None:
         for model, names in OLD_INDEXES.items():
             for name in names:
-                if aws.drop_index(model, name):
+                if tables.drop_index(model, name):
                     self.stdout.write(self.style.SUCCESS(f"dropped index {name} of table {model.Meta.table_name}"))
                 else:
                     self.stdout.write(f"index {name} of table {model.Meta.table_name} was already gone")

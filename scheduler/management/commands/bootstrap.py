@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from scheduler.db import tables
 from scheduler.messaging import aws
 
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             style = self.style.SUCCESS if outcome == "created" else (lambda text: text)
             self.stdout.write(style(f"{outcome:>7}  {what}"))
 
-        aws.ensure_tables(report, wait=wait)
+        tables.ensure_tables(report, wait=wait)
         from countries.selectors import country_codes  # tables exist from here on
 
         for suffix in aws.base_queue_suffixes(country_codes()):
