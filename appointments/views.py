@@ -11,6 +11,9 @@ from appointments.serializers import (
     AppointmentUpdateSerializer,
 )
 from scheduler.api.views import RecordViewSet
+from scheduler.exceptions import InvalidInput
+from scheduler.security.permissions import ALL, LIST, READ, UPDATE, OneOf, Own, Unchanged, denied
+from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, STAFF
 
 _ID = RecordViewSet.lookup_value_regex
 
@@ -21,6 +24,30 @@ class AppointmentViewSet(RecordViewSet):
     DELETE cancels the appointment: it frees the time at once and the record stays, with state "cancelled"."""
 
     access_kind = "appointment"
+    role_actions = {ADMIN: ALL, STAFF: ALL, DOCTOR: frozenset({LIST, READ, UPDATE}), PATIENT: ALL}
+    list_actions = frozenset({"by_country", "by_doctor", "by_patient", "by_country_and_doctor"})
+    owner_fields = {DOCTOR: "doctor_id", PATIENT: "patient_id"}
+    role_fields = {
+        PATIENT: {
+            "patient_id": Own("A patient books only for itself: use your own patientId."),
+            "state": OneOf(
+                frozenset({"cancelled"}), "A patient may only cancel an appointment; the clinic sets other states."
+            ),
+        },
+        DOCTOR: {
+            "state": OneOf(
+                frozenset({"completed", "no_show"}), "A doctor may mark its appointments completed or no_show only."
+            ),
+            "*": Unchanged("A doctor may only set the state of its appointments."),
+        },
+    }
+    # The doctor decides the appointment's country; the patient must be one of staff's own too. A
+    # patient outside them reads as missing, so other countries cannot be probed.
+    staff_references = {
+        "doctor_id": lambda key: denied("doctorId", f"Doctor '{key}' practises outside your countries."),
+        "patient_id": lambda key: InvalidInput("patientId", f"Patient '{key}' does not exist."),
+    }
+    audited_reads = True
     record_model = Appointment
     serializer_class = AppointmentSerializer
     input_serializer_classes = {"create": AppointmentCreateSerializer, "partial_update": AppointmentUpdateSerializer}
@@ -36,7 +63,11 @@ class AppointmentViewSet(RecordViewSet):
         return selectors.appointment_list(**params)
 
     def create_record(self, data):
-        return services.appointment_create(**data)
+        def check_parties(doctor, patient) -> None:
+            countries = {"doctor_id": doctor and doctor.country_id, "patient_id": patient and patient.country_id}
+            self.check_references(data, countries)
+
+        return services.appointment_create(**data, check_parties=check_parties)
 
     def update_record(self, record_id, data, *, if_match, replace, current):
         return services.appointment_update(appointment_id=record_id, changes=data, if_match=if_match, current=current)

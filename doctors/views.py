@@ -9,12 +9,17 @@ from doctors import selectors, services
 from doctors.models import Doctor
 from doctors.serializers import DoctorListParams, DoctorSerializer
 from scheduler.api.views import RecordViewSet
+from scheduler.security.permissions import ALL, LIST, READ
+from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, STAFF
 
 
 class DoctorViewSet(RecordViewSet):
     """Doctors: speciality, country, weekly schedule, slot length and blocked periods."""
 
     access_kind = "doctor"
+    role_actions = {ADMIN: ALL, STAFF: ALL, DOCTOR: frozenset({LIST, READ}), PATIENT: frozenset({LIST, READ})}
+    read_actions = frozenset({"availability"})
+    directory = True  # every signed-in user may read every doctor
     record_model = Doctor
     serializer_class = DoctorSerializer
     list_params_class = DoctorListParams
