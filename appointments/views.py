@@ -48,6 +48,7 @@ class AppointmentViewSet(RecordViewSet):
         "patient_id": lambda key: InvalidInput("patientId", f"Patient '{key}' does not exist."),
     }
     audited_reads = True
+    audit_scope_fields = ("patient_id", "doctor_id", "country_id")
     record_model = Appointment
     serializer_class = AppointmentSerializer
     input_serializer_classes = {"create": AppointmentCreateSerializer, "partial_update": AppointmentUpdateSerializer}

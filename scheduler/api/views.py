@@ -148,6 +148,8 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
     # Where input takes another shape than output: action → serializer of the request body.
     input_serializer_classes: dict[str, type[serializers.Serializer]] = {}
     location_prefix = ""
+    # The listing filters an audit entry names as what was listed, most specific first.
+    audit_scope_fields: tuple[str, ...] = ("country_id",)
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -223,10 +225,11 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         return paginated_response(request, self.output(page.items, many=True).data, page.next, view=self)
 
     def list_scope(self, params: dict[str, Any]) -> tuple[str, bool]:
-        """What a listing was of, for its audit entry: the most specific id it was filtered by; and
-        whether the entry is spread over AUDIT_LIST_SHARDS keys: a country's listing and the
-        unfiltered one ("*") are listed by many users at once, a patient's or doctor's by a few."""
-        for name in ("patient_id", "doctor_id", "country_id", "object_id", "actor"):
+        """What a listing was of, for its audit entry: the most specific id it was filtered by
+        (`audit_scope_fields`); and whether the entry is spread over AUDIT_LIST_SHARDS keys: a
+        country's listing and the unfiltered one ("*") are listed by many users at once, a patient's
+        or doctor's by a few."""
+        for name in self.audit_scope_fields:
             if params.get(name):
                 return str(params[name]), name == "country_id"
         return "*", True
