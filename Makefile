@@ -72,9 +72,12 @@ bench-countries: install
 capacity: install
 	$(BIN)/python bench/capacity.py $(ARGS)
 
+# Style, format, and which way imports point (the contracts in pyproject.toml: no cycles, the platform
+# never imports an app or the project).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

@@ -26,6 +26,8 @@ from accounts.serializers import (
 )
 from scheduler.api.views import AuditedView, EnvelopeSchema, RecordViewSet, page_of, paginated_response
 from scheduler.security import audit
+from scheduler.security.permissions import ALL, CREATE, LIST, READ, OneOf, denied
+from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, ROLES, STAFF
 
 
 def client_address(request) -> str:
@@ -38,6 +40,16 @@ class UserViewSet(RecordViewSet):
     """Users who sign in: admins, staff (per country), doctors and patients."""
 
     access_kind = "user"
+    role_actions = {ADMIN: ALL, STAFF: frozenset({CREATE})}
+    # Staff create doctor and patient users of their own countries.
+    role_fields = {
+        STAFF: {"role": OneOf(frozenset({DOCTOR, PATIENT}), "Staff may create doctor and patient users only.")}
+    }
+    staff_references = {
+        "doctor_id": lambda key: denied("doctorId", "That record is outside your countries."),
+        "patient_id": lambda key: denied("patientId", "That record is outside your countries."),
+    }
+    audited_reads = True
     record_model = User
     serializer_class = UserSerializer
     input_serializer_classes = {"create": UserCreateSerializer, "partial_update": UserUpdateSerializer}
@@ -53,6 +65,11 @@ class UserViewSet(RecordViewSet):
         return selectors.user_list(**params)
 
     def create_record(self, data):
+        def linked() -> dict[str, str | None]:  # read only when the policy asks (staff)
+            name = "doctor_id" if data.get("doctor_id") else "patient_id"
+            return {name: services.linked_country(doctor_id=data.get("doctor_id"), patient_id=data.get("patient_id"))}
+
+        self.check_references(data, linked)
         return services.user_create(**data)
 
     def update_record(self, record_id, data, *, if_match, replace, current):
@@ -105,6 +122,8 @@ class MeView(AuditedView, APIView):
     """The signed-in user."""
 
     access_kind = "me"
+    role_actions = {role: frozenset({READ}) for role in ROLES}
+    read_actions = frozenset({"me"})
     action = "me"
 
     @extend_schema(responses=UserSerializer)
@@ -116,6 +135,7 @@ class AuditView(AuditedView, APIView):
     """The audit trail of one record (`objectId`) or one user (`actor`), newest first. Admins only."""
 
     access_kind = "audit"
+    role_actions = {ADMIN: frozenset({LIST})}
     action = "list"
     schema = EnvelopeSchema()
 

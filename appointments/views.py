@@ -13,7 +13,11 @@ from appointments.serializers import (
     AppointmentUpdateSerializer,
     AvailabilityParams,
 )
+from doctors.views import DoctorViewSet
 from scheduler.api.views import AuditedView, RecordSchema, RecordViewSet
+from scheduler.exceptions import InvalidInput
+from scheduler.security.permissions import ALL, LIST, READ, UPDATE, OneOf, Own, Unchanged, denied
+from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, STAFF
 
 _ID = RecordViewSet.lookup_value_regex
 
@@ -24,6 +28,31 @@ class AppointmentViewSet(RecordViewSet):
     DELETE cancels the appointment: it frees the time at once and the record stays, with state "cancelled"."""
 
     access_kind = "appointment"
+    role_actions = {ADMIN: ALL, STAFF: ALL, DOCTOR: frozenset({LIST, READ, UPDATE}), PATIENT: ALL}
+    list_actions = frozenset({"by_country", "by_doctor", "by_patient", "by_country_and_doctor"})
+    owner_fields = {DOCTOR: "doctor_id", PATIENT: "patient_id"}
+    role_fields = {
+        PATIENT: {
+            "patient_id": Own("A patient books only for itself: use your own patientId."),
+            "state": OneOf(
+                frozenset({"cancelled"}), "A patient may only cancel an appointment; the clinic sets other states."
+            ),
+        },
+        DOCTOR: {
+            "state": OneOf(
+                frozenset({"completed", "no_show"}), "A doctor may mark its appointments completed or no_show only."
+            ),
+            "*": Unchanged("A doctor may only set the state of its appointments."),
+        },
+    }
+    # The doctor decides the appointment's country; the patient must be one of staff's own too. A
+    # patient outside them reads as missing, so other countries cannot be probed.
+    staff_references = {
+        "doctor_id": lambda key: denied("doctorId", f"Doctor '{key}' practises outside your countries."),
+        "patient_id": lambda key: InvalidInput("patientId", f"Patient '{key}' does not exist."),
+    }
+    audited_reads = True
+    audit_scope_fields = ("patient_id", "doctor_id", "country_id")
     record_model = Appointment
     serializer_class = AppointmentSerializer
     input_serializer_classes = {"create": AppointmentCreateSerializer, "partial_update": AppointmentUpdateSerializer}
@@ -39,7 +68,11 @@ class AppointmentViewSet(RecordViewSet):
         return selectors.appointment_list(**params)
 
     def create_record(self, data):
-        return services.appointment_create(**data)
+        def check_parties(doctor, patient) -> None:
+            countries = {"doctor_id": doctor and doctor.country_id, "patient_id": patient and patient.country_id}
+            self.check_references(data, countries)
+
+        return services.appointment_create(**data, check_parties=check_parties)
 
     def update_record(self, record_id, data, *, if_match, replace, current):
         return services.appointment_update(appointment_id=record_id, changes=data, if_match=if_match, current=current)
@@ -69,7 +102,11 @@ class DoctorAvailabilityViewSet(AuditedView, viewsets.GenericViewSet):
     """A doctor's free slots, on the doctors' route (registered on the `doctors` prefix beside
     DoctorViewSet): appointments knows the bookings, so it serves them, and doctors stays below it."""
 
-    access_kind = "doctor"  # read like the doctor itself: every signed-in role may
+    # Read like the doctor itself: the doctors' own access rules, on this one read route.
+    access_kind = DoctorViewSet.access_kind
+    role_actions = DoctorViewSet.role_actions
+    directory = DoctorViewSet.directory
+    read_actions = frozenset({"availability"})
     lookup_field = "doctorId"
     lookup_value_regex = RecordViewSet.lookup_value_regex
     schema = RecordSchema()

@@ -2,12 +2,16 @@ from countries import selectors, services
 from countries.models import Country
 from countries.serializers import CountryListParams, CountrySerializer
 from scheduler.api.views import RecordViewSet
+from scheduler.security.permissions import ALL, LIST, READ
+from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, STAFF
 
 
 class CountryViewSet(RecordViewSet):
     """Countries: ISO code, time zone and booking policy."""
 
     access_kind = "country"
+    role_actions = {ADMIN: ALL, **{role: frozenset({LIST, READ}) for role in (STAFF, DOCTOR, PATIENT)}}
+    directory = True  # every signed-in user may read every country
     record_model = Country
     serializer_class = CountrySerializer
     list_params_class = CountryListParams

@@ -2,6 +2,8 @@ from doctors import selectors, services
 from doctors.models import Doctor
 from doctors.serializers import DoctorListParams, DoctorSerializer
 from scheduler.api.views import RecordViewSet
+from scheduler.security.permissions import ALL, LIST, READ
+from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, STAFF
 
 
 class DoctorViewSet(RecordViewSet):
@@ -10,6 +12,8 @@ class DoctorViewSet(RecordViewSet):
     # GET /doctors/{doctorId}/availability is served by appointments.views.DoctorAvailabilityViewSet.
 
     access_kind = "doctor"
+    role_actions = {ADMIN: ALL, STAFF: ALL, DOCTOR: frozenset({LIST, READ}), PATIENT: frozenset({LIST, READ})}
+    directory = True  # every signed-in user may read every doctor
     record_model = Doctor
     serializer_class = DoctorSerializer
     list_params_class = DoctorListParams

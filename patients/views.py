@@ -2,12 +2,18 @@ from patients import selectors, services
 from patients.models import Patient
 from patients.serializers import PatientListParams, PatientSerializer
 from scheduler.api.views import RecordViewSet
+from scheduler.security.permissions import ALL, READ, UPDATE, Unchanged
+from scheduler.security.roles import ADMIN, PATIENT, STAFF
 
 
 class PatientViewSet(RecordViewSet):
     """Patients: contact details and country."""
 
     access_kind = "patient"
+    role_actions = {ADMIN: ALL, STAFF: ALL, PATIENT: frozenset({READ, UPDATE})}
+    owner_fields = {PATIENT: "patient_id"}
+    role_fields = {PATIENT: {"country_id": Unchanged("A patient cannot move its profile to another country.")}}
+    audited_reads = True
     record_model = Patient
     serializer_class = PatientSerializer
     list_params_class = PatientListParams

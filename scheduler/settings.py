@@ -349,7 +349,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["scheduler.security.permissions.IsAllowed"],
     "UNAUTHENTICATED_USER": "accounts.authentication.Anonymous",
-    "EXCEPTION_HANDLER": "scheduler.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "scheduler.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["scheduler.security.throttling.ClientRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -7,7 +7,7 @@ from appointments.views import AppointmentViewSet, DoctorAvailabilityViewSet
 from countries.views import CountryViewSet
 from doctors.views import DoctorViewSet
 from patients.views import PatientViewSet
-from scheduler.api.views import ApiRoot, UnknownPath, health_live, health_ready
+from scheduler.views import ApiRoot, UnknownPath, health_live, health_ready
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -47,5 +47,5 @@ urlpatterns = [
     re_path(r"^[\s\S]*$", UnknownPath.as_view(), name="unknown"),  # [\s\S]: a path may hold a newline
 ]
 
-handler404 = "scheduler.api.views.not_found"
-handler500 = "scheduler.api.views.server_error"
+handler404 = "scheduler.views.not_found"
+handler500 = "scheduler.views.server_error"

@@ -7,6 +7,7 @@ or nothing does, so no doctor or patient is ever booked twice, however many API 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -102,10 +103,12 @@ def appointment_create(
     country_id: str | None = None,
     reason: str | None = None,
     state: str | None = None,
+    check_parties: Callable[[Doctor | None, Patient | None], None] | None = None,
 ) -> tuple[Appointment, bool]:
     """Book a time: (appointment, True) when created, (stored appointment, False) when the same
     request was made before with this appointmentId. `state` may ask for "scheduled": every booking
-    starts `pending` and the country's worker schedules it."""
+    starts `pending` and the country's worker schedules it. `check_parties(doctor, patient)`, given
+    the records as read (None when missing), may refuse them: the caller's access check, on this read."""
     request = {
         "patient_id": patient_id,
         "doctor_id": doctor_id,
@@ -118,6 +121,8 @@ def appointment_create(
     if appointment_id:
         keys.append((Appointment, appointment_id))
     doctor, patient, *existing = batch_get(keys)
+    if check_parties is not None:
+        check_parties(doctor, patient)
     if existing and existing[0] is not None:
         return _replay(existing[0], doctor, request)
     if doctor is None:

@@ -1,20 +1,26 @@
 """The browsable API, with each record's ids as links to the record's own page."""
 
+import functools
 import re
 
 from django.utils.html import urlize
 from django.utils.safestring import mark_safe
 from rest_framework.renderers import BrowsableAPIRenderer
 
-# The fields that name a record, and where that record lives.
-ID_PAGES = {
-    "appointmentId": "/appointments/",
-    "patientId": "/patients/",
-    "doctorId": "/doctors/",
-    "countryId": "/countries/",
-    "username": "/users/",
-}
-_ID_VALUE = re.compile(r"&quot;(" + "|".join(ID_PAGES) + r")&quot;: &quot;([A-Za-z0-9_.:@+-]{1,150})&quot;")
+# The fields that name a record, and where that record lives: each resource's ViewSet registers its
+# own (RecordViewSet does, from `lookup_field` and `location_prefix`).
+ID_PAGES: dict[str, str] = {}
+
+
+def register_id_page(field: str, prefix: str) -> None:
+    """Show `field`'s values as links to `prefix` + value (e.g. "doctorId" → "/doctors/")."""
+    ID_PAGES[field] = prefix
+
+
+@functools.lru_cache(maxsize=8)
+def _id_value(fields: tuple[str, ...]) -> re.Pattern:
+    names = "|".join(re.escape(name) for name in fields)
+    return re.compile(r"&quot;(" + names + r")&quot;: &quot;([A-Za-z0-9_.:@+-]{1,150})&quot;")
 
 
 class LinkedBrowsableAPIRenderer(BrowsableAPIRenderer):
@@ -28,4 +34,6 @@ class LinkedBrowsableAPIRenderer(BrowsableAPIRenderer):
             return f'&quot;{name}&quot;: &quot;<a href="{ID_PAGES[name]}{value}">{value}</a>&quot;'
 
         # urlize escapes the JSON (it shows as text) and links its URLs, as DRF's page does; then the ids.
-        return mark_safe(_ID_VALUE.sub(link, urlize(content, autoescape=True)))  # noqa: S308 - escaped by urlize
+        escaped = urlize(content, autoescape=True)
+        linked = _id_value(tuple(ID_PAGES)).sub(link, escaped) if ID_PAGES else escaped
+        return mark_safe(linked)  # noqa: S308 - escaped by urlize

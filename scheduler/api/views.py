@@ -1,7 +1,9 @@
-"""The base of every resource's ViewSet, and the health endpoints.
+"""The base of every resource's ViewSet.
 
 A resource ViewSet names its serializers and maps five hooks onto its app's services and selectors;
-the HTTP side (status codes, ETag/If-Match, Location, list envelope) is written once, here.
+the HTTP side (status codes, ETag/If-Match, Location, list envelope) is written once, here. What the
+permission layer and the audit trail need to know of a resource, the ViewSet declares (`AccessRules`,
+`audited_reads`); the API root, unknown paths and health checks are the project's (scheduler/views.py).
 """
 
 from __future__ import annotations
@@ -10,31 +12,20 @@ import contextlib
 import re
 from typing import Any
 
-from django.http import JsonResponse
 from django.utils.html import format_html
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers, status, viewsets
-from rest_framework.decorators import (
-    api_view,
-    authentication_classes,
-    permission_classes,
-    renderer_classes,
-    throttle_classes,
-)
-from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
-from rest_framework.views import APIView
 
+from scheduler.api.renderers import register_id_page
 from scheduler.api.serializers import ID_PATTERN, ListParamsSerializer
 from scheduler.db import Page, RecordModel
-from scheduler.exceptions import NotFound, PreconditionFailed, ServiceUnavailable, error_body
-from scheduler.messaging import aws
+from scheduler.exceptions import NotFound, PreconditionFailed, ServiceUnavailable
 from scheduler.security import audit
-from scheduler.security.permissions import CREATE, DELETE, READ, UPDATE, IsAllowed, action_kind
+from scheduler.security.permissions import CREATE, DELETE, LIST, READ, UPDATE, AccessRules, IsAllowed, action_kind
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
@@ -50,17 +41,16 @@ def parse_if_match(request: Request) -> int | None:
     return int(match.group(1))
 
 
-# Resources whose every read is audited (personal or medical data); their writes are audited like all.
-AUDITED_READS = {"patient", "appointment", "user"}
 _WRITE_ACTIONS = {CREATE: audit.CREATE, UPDATE: audit.UPDATE, DELETE: audit.DELETE}
 
 
-class AuditedView:
+class AuditedView(AccessRules):
     """Mixin for every view that acts for a signed-in user: the request's writes are attributed to
     it in the audit trail, and refusals are recorded as denied."""
 
-    access_kind: str | None = None
     record_model: type | None = None
+    # Every read of this resource is audited (personal or medical data); writes are audited for all.
+    audited_reads: bool = False
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
@@ -108,9 +98,6 @@ class AuditedView:
         return next(p for p in self.get_permissions() if isinstance(p, IsAllowed))
 
 
-LIST_ACTIONS = {"list", "by_country", "by_doctor", "by_patient", "by_country_and_doctor"}
-
-
 def page_of(serializer_class: type[serializers.Serializer]) -> serializers.Serializer:
     """The list envelope as OpenAPI sees it: `{results: [...], next: cursor or null}`."""
     name = serializer_class.__name__.removesuffix("Serializer")
@@ -137,21 +124,23 @@ class RecordSchema(EnvelopeSchema):
     def get_response_serializers(self):
         if self.method == "DELETE":
             return None
-        if self.view.action in LIST_ACTIONS:
+        if action_kind(self.view) == LIST:
             return page_of(self.view.serializer_class)
         if self.view.action in ("create", "update", "partial_update", "retrieve"):
             return self.view.serializer_class
         return super().get_response_serializers()
 
     def get_override_parameters(self):
-        if self.view.action in LIST_ACTIONS:
+        if action_kind(self.view) == LIST:
             return [self.view.list_params_class]
         return super().get_override_parameters()
 
 
 class RecordViewSet(AuditedView, viewsets.GenericViewSet):
     """CRUD over one DynamoDB-backed resource. Subclasses set `serializer_class`, `access_kind`,
-    `record_model`, `list_params_class`, `location_prefix` and implement the hooks below."""
+    `record_model`, `list_params_class`, `location_prefix`, the access rules, and implement the hooks
+    below. Its `lookup_field` becomes a link to `location_prefix` in the browsable API, wherever a
+    record shows that field."""
 
     lookup_value_regex = ID_PATTERN.strip("^$")
     schema = RecordSchema()
@@ -159,6 +148,13 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
     # Where input takes another shape than output: action → serializer of the request body.
     input_serializer_classes: dict[str, type[serializers.Serializer]] = {}
     location_prefix = ""
+    # The listing filters an audit entry names as what was listed, most specific first.
+    audit_scope_fields: tuple[str, ...] = ("country_id",)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.location_prefix and "lookup_field" in cls.__dict__:
+            register_id_page(cls.lookup_field, f"{cls.location_prefix}/")
 
     # --- hooks: each calls one service or selector ------------------------------------------------
     def get_record(self, record_id: str) -> RecordModel:
@@ -193,7 +189,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         except NotFound:
             self.audit_denied()
             raise
-        if action_kind(self) == READ and self.access_kind in AUDITED_READS:
+        if action_kind(self) == READ and self.audited_reads:
             audit.record(audit.READ, self.access_kind, self.record_id())
         return record
 
@@ -222,17 +218,18 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         params.is_valid(raise_exception=True)
         scoped = self.policy().scope_list(request, self, {**params.validated_data, **fixed})
         page = self.list_records(scoped)
-        if self.access_kind in AUDITED_READS:
+        if self.audited_reads:
             ids = [str(getattr(item, item._hash_keyname)) for item in page.items]
             scope_id, spread = self.list_scope(scoped)
             audit.record(audit.LIST, self.access_kind, scope_id, object_ids=ids, spread=spread)
         return paginated_response(request, self.output(page.items, many=True).data, page.next, view=self)
 
     def list_scope(self, params: dict[str, Any]) -> tuple[str, bool]:
-        """What a listing was of, for its audit entry: the most specific id it was filtered by; and
-        whether the entry is spread over AUDIT_LIST_SHARDS keys: a country's listing and the
-        unfiltered one ("*") are listed by many users at once, a patient's or doctor's by a few."""
-        for name in ("patient_id", "doctor_id", "country_id", "object_id", "actor"):
+        """What a listing was of, for its audit entry: the most specific id it was filtered by
+        (`audit_scope_fields`); and whether the entry is spread over AUDIT_LIST_SHARDS keys: a
+        country's listing and the unfiltered one ("*") are listed by many users at once, a patient's
+        or doctor's by a few."""
+        for name in self.audit_scope_fields:
             if params.get(name):
                 return str(params[name]), name == "country_id"
         return "*", True
@@ -246,6 +243,11 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         """The validated body, after the permission layer has refused what this user may not set."""
         data = dict(self.input_serializer(**kwargs).validated_data)
         return self.policy().check_input(self.request, self, data, record)
+
+    def check_references(self, data: dict[str, Any], countries) -> None:
+        """For a service's read of the records `data` names: may this user use them (see
+        `IsAllowed.check_references`)? Services call it back, so the check costs no read of its own."""
+        self.policy().check_references(self.request, self, data, countries)
 
     def create(self, request: Request) -> Response:
         result = self.create_record(self.checked_input(data=request.data))
@@ -309,96 +311,3 @@ def paginated_response(request: Request, results: list, next_cursor: str | None,
         if view is not None:
             view._paginator = NextPageControls(url)
     return response
-
-
-# --- The API root and unknown paths --------------------------------------------------------------
-
-ROOT_LINKS = {
-    "countries": "/countries",
-    "doctors": "/doctors",
-    "patients": "/patients",
-    "appointments": "/appointments",
-    "users": "/users",
-    "audit": "/audit",
-    "signIn": "/auth/token",
-    "me": "/auth/me",
-    "loginPage": "/auth/login",
-    "docs": "/docs",
-    "schema": "/schema",
-    "health": "/health/ready",
-}
-
-
-class ApiRoot(APIView):
-    """The medical appointment scheduler's API: a link to each resource, the docs and the schema.
-    Every resource needs a token (POST /auth/token) or, in a browser, signing in (/auth/login)."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []  # only links: nothing here depends on who asks
-
-    @extend_schema(responses=inline_serializer("ApiRoot", {name: serializers.URLField() for name in ROOT_LINKS}))
-    def get(self, request: Request) -> Response:
-        return Response({name: request.build_absolute_uri(path) for name, path in ROOT_LINKS.items()})
-
-
-class UnknownPath(APIView):
-    """Every path no route matches: a 404 in JSON (or DRF's page in a browser), never Django's debug page."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    schema = None  # not part of the API
-
-    def answer(self, request: Request, *args, **kwargs) -> Response:
-        message = f"No endpoint at {request.path}; see / for the API and /docs for its reference."
-        return Response(error_body(message, "not_found"), status=status.HTTP_404_NOT_FOUND)
-
-    get = post = put = patch = delete = head = options = answer
-
-
-def not_found(request, exception=None) -> JsonResponse:
-    return JsonResponse(error_body(f"No endpoint at {request.path}; see /docs for the API.", "not_found"), status=404)
-
-
-def server_error(request) -> JsonResponse:
-    return JsonResponse(
-        {
-            **error_body("Internal error; it has been logged.", "server_error"),
-            "requestId": getattr(request, "request_id", None),
-        },
-        status=500,
-    )
-
-
-# --- Health --------------------------------------------------------------------------------------
-
-
-@extend_schema(responses=inline_serializer("Live", {"status": serializers.CharField()}))
-@api_view(["GET"])
-@authentication_classes([])  # whatever credentials come along (even revoked ones) do not matter here
-@permission_classes([AllowAny])
-@throttle_classes([])  # load balancers poll these
-@renderer_classes([JSONRenderer])
-def health_live(request: Request) -> Response:
-    return Response({"status": "ok"})
-
-
-@extend_schema(
-    responses={
-        200: inline_serializer("Ready", {"status": serializers.CharField(), "components": serializers.DictField()}),
-        503: inline_serializer("NotReady", {"status": serializers.CharField(), "components": serializers.DictField()}),
-    }
-)
-@api_view(["GET"])
-@authentication_classes([])
-@permission_classes([AllowAny])
-@throttle_classes([])
-@renderer_classes([JSONRenderer])
-def health_ready(request: Request) -> Response:
-    components = aws.readiness()
-    failing = sorted(name for name, state in components.items() if state != "ok")
-    if failing:
-        return Response(
-            {"status": "unavailable", "failing": failing, "components": components},
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
-    return Response({"status": "ok", "components": components})

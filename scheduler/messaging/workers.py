@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import click
-from celery import Task, bootsteps
+from celery import Task, bootsteps, current_app
 from celery.signals import beat_init, celeryd_after_setup, worker_process_init
 
 logger = logging.getLogger(__name__)
@@ -50,11 +51,13 @@ def max_delay_seconds(app) -> float:
 
 _declare_lock = threading.Lock()
 
+# Set by `install`: the project's app, and where the countries' codes come from (an app's selector,
+# which this platform module may not import).
+_installed: dict = {}
+
 
 def _app():
-    from scheduler.celery import app
-
-    return app
+    return _installed.get("app") or current_app
 
 
 def declare_queue(suffix: str) -> str:
@@ -141,9 +144,11 @@ class SqsConnections(bootsteps.StartStopStep):
 
 
 def _country_suffixes() -> set[str] | None:
-    from countries.selectors import country_codes
     from scheduler.messaging import aws
 
+    country_codes = _installed.get("country_codes")
+    if country_codes is None:
+        return set()
     try:
         return {aws.country_queue_suffix(code) for code in country_codes()}
     except Exception:  # DynamoDB briefly unreachable: the caller tries again later
@@ -207,7 +212,10 @@ def fresh_connections(**kwargs) -> None:
         model._connection = None
 
 
-def install(app) -> None:
+def install(app, *, country_codes: Callable[[], Iterable[str]] | None = None) -> None:
+    """Attach the worker's steps and signals to the project's `app`; `country_codes` lists the
+    countries whose queues `--all-countries` consumes."""
+    _installed.update(app=app, country_codes=country_codes)
     worker_process_init.connect(fresh_connections, weak=False)
     celeryd_after_setup.connect(declare_worker_queues, weak=False)
     beat_init.connect(declare_beat_queues, weak=False)

@@ -118,6 +118,22 @@ def test_call_budget(clinic, dynamodb_calls):
     assert measure(dynamodb_calls, lambda: clinic.get("/appointments?state=completed&limit=1")) == ["Scan", *AUDIT]
 
 
+def test_staff_booking_budget(clinic, dynamodb_calls):
+    """Staff book only with their countries' doctors and patients: the one BatchGetItem the booking
+    makes anyway is what that check reads."""
+    from tests.conftest import signed_in
+
+    staff = signed_in("staff-cl", "staff", country_ids=["002"])
+    at = next_local(MONDAY, "10:00")
+    # Warm-up: the first booking of a process also reads the country (then cached for 30 s).
+    assert book(staff, at=at + timedelta(days=7), patient="0316").status_code == 201
+
+    created = measure(dynamodb_calls, lambda: book(staff, at=at, appointmentId="a-1"))
+    assert created == ["BatchGetItem", "TransactWriteItems"]
+    replay = measure(dynamodb_calls, lambda: book(staff, at=at, appointmentId="a-1"))
+    assert replay == ["BatchGetItem"]
+
+
 def test_country_listing_budget(clinic, dynamodb_calls, settings):
     """A country's listing page: one Query per shard of each UTC day it reads (COUNTRY_DAY_SHARDS),
     at most COUNTRY_LISTING_DAYS_PER_PAGE days; a page that the first day fills costs one day."""

@@ -7,7 +7,8 @@ import pytest
 from rest_framework import exceptions as drf
 
 from scheduler import exceptions
-from scheduler.exceptions import ERROR_CODES, ApplicationError, Conflict, InvalidInput, exception_handler
+from scheduler.api.exceptions import exception_handler
+from scheduler.exceptions import ERROR_CODES, ApplicationError, Conflict, InvalidInput
 from tests.stack import BASE_DIR
 
 

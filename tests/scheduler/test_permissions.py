@@ -1,0 +1,127 @@
+"""The permission layer reads what a view declares and knows no app: its rules, on stub views and
+principals (no emulator needed). Each app's own declarations are tested through HTTP in
+tests/accounts/test_access_matrix.py."""
+
+from types import SimpleNamespace
+
+import pytest
+from rest_framework.exceptions import PermissionDenied
+
+from scheduler.exceptions import InvalidInput
+from scheduler.security.permissions import (
+    ALL,
+    LIST,
+    READ,
+    AccessRules,
+    IsAllowed,
+    OneOf,
+    Own,
+    Unchanged,
+    action_kind,
+    denied,
+)
+from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, STAFF, Principal
+
+
+class Visits(AccessRules):
+    """A resource of a made-up app: the layer must need nothing more than this."""
+
+    access_kind = "visit"
+    role_actions = {ADMIN: ALL, STAFF: ALL, DOCTOR: frozenset({LIST, READ}), PATIENT: ALL}
+    list_actions = frozenset({"by_room"})
+    read_actions = frozenset({"summary"})
+    owner_fields = {DOCTOR: "doctor_id", PATIENT: "patient_id"}
+    role_fields = {
+        PATIENT: {"patient_id": Own("yours only"), "state": OneOf(frozenset({"cancelled"}), "cancel only")},
+        DOCTOR: {"*": Unchanged("read only")},
+    }
+    staff_references = {
+        "doctor_id": lambda key: denied("doctorId", f"{key} is elsewhere"),
+        "patient_id": lambda key: InvalidInput("patientId", f"{key} does not exist"),
+    }
+
+    def __init__(self, action):
+        self.action = action
+
+
+def request_of(role, **links):
+    return SimpleNamespace(user=Principal(username="u", role=role, **links))
+
+
+@pytest.mark.parametrize(
+    ("action", "kind"),
+    [("list", LIST), ("by_room", LIST), ("retrieve", READ), ("summary", READ), ("metadata", READ), ("x", None)],
+)
+def test_a_views_own_routes_count_as_it_declares(action, kind):
+    assert action_kind(Visits(action)) == kind
+
+
+def test_the_role_actions_a_view_declares_decide_before_any_read():
+    policy = IsAllowed()
+    assert policy.has_permission(request_of(DOCTOR, doctor_id="d1"), Visits("by_room"))
+    with pytest.raises(PermissionDenied, match="A doctor may not create visit records"):
+        policy.has_permission(request_of(DOCTOR, doctor_id="d1"), Visits("create"))
+
+
+def test_fields_a_role_may_set():
+    policy, record = IsAllowed(), SimpleNamespace(state="pending", reason="x", patient_id="p1")
+    patient = request_of(PATIENT, patient_id="p1")
+    assert policy.check_input(patient, Visits("create"), {"patient_id": "p1", "state": "cancelled"})
+    with pytest.raises(PermissionDenied) as refused:
+        policy.check_input(patient, Visits("create"), {"patient_id": "p2"})
+    assert refused.value.detail == {"patientId": ["yours only"]}
+    with pytest.raises(PermissionDenied):
+        policy.check_input(patient, Visits("partial_update"), {"state": "completed"}, record)
+    # Echoing the stored value back is not setting it.
+    assert policy.check_input(patient, Visits("partial_update"), {"state": "pending"}, record)
+    doctor = request_of(DOCTOR, doctor_id="d1")
+    assert policy.check_input(doctor, Visits("partial_update"), {"reason": "x"}, record)
+    with pytest.raises(PermissionDenied) as refused:
+        policy.check_input(doctor, Visits("partial_update"), {"reason": "y"}, record)
+    assert refused.value.detail == {"reason": ["read only"]}
+
+
+def test_staff_use_only_records_of_their_countries_as_the_caller_read_them():
+    policy, view = IsAllowed(), Visits("create")
+    staff = request_of(STAFF, country_ids=("002",))
+    data = {"doctor_id": "d1", "patient_id": "p1"}
+    policy.check_references(staff, view, data, {"doctor_id": "002", "patient_id": None})  # missing: the write says
+    with pytest.raises(PermissionDenied) as refused:
+        policy.check_references(staff, view, data, {"doctor_id": "003", "patient_id": "002"})
+    assert refused.value.detail == {"doctorId": ["d1 is elsewhere"]}
+    with pytest.raises(InvalidInput):
+        policy.check_references(staff, view, data, {"doctor_id": "002", "patient_id": "003"})
+
+
+def test_only_staff_make_the_reference_check_read():
+    def unread():
+        raise AssertionError("read for a role that does not need it")
+
+    for role in (ADMIN, PATIENT):
+        IsAllowed().check_references(request_of(role), Visits("create"), {}, unread)
+
+
+def test_records_scoped_by_the_owner_field_a_view_declares():
+    from scheduler.security.permissions import can_see
+
+    mine, theirs = SimpleNamespace(patient_id="p1"), SimpleNamespace(patient_id="p2")
+    patient = Principal(username="u", role=PATIENT, patient_id="p1")
+    assert can_see(patient, Visits("retrieve"), mine) and not can_see(patient, Visits("retrieve"), theirs)
+    params = IsAllowed().scope_list(SimpleNamespace(user=patient), Visits("list"), {})
+    assert params == {"patient_id": "p1"}
+
+
+def test_each_resource_registers_its_id_as_a_link_and_the_workers_get_the_project_app():
+    import scheduler.urls  # noqa: F401 - loads every app's views
+    from scheduler.api.renderers import ID_PAGES
+    from scheduler.celery import app
+    from scheduler.messaging import workers
+
+    assert ID_PAGES == {
+        "appointmentId": "/appointments/",
+        "patientId": "/patients/",
+        "doctorId": "/doctors/",
+        "countryId": "/countries/",
+        "username": "/users/",
+    }
+    assert workers._app() is app
