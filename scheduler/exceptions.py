@@ -7,10 +7,7 @@ Services raise `ApplicationError` (or a subclass) with a message a person can ac
 
 from __future__ import annotations
 
-
 from rest_framework import status
-
-
 
 # Every `code` a `{"detail": ..., "code": ...}` body can carry, with its statuses and meaning:
 # the one list clients branch on. The OpenAPI schema's enum (scheduler/schema.py) and docs/errors.md
