@@ -8,8 +8,11 @@ from scheduler import db
 
 
 def test_shard_keys_are_stable_and_spread():
-    assert db.shard_of("appointment-1", 128) == db.shard_of("appointment-1", 128)  # not Python's salted hash()
-    assert db.shard_key("pending", "appointment-1", 128) == f"pending#{db.shard_of('appointment-1', 128)}"
+    # Pinned: the first 32 bits of SHA-256 modulo the shard count, the same in every process and release
+    # (Python's hash() is salted per process, so items written by one process would be missed by another).
+    assert db.shard_of("appointment-1", 128) == 122
+    assert db.shard_of("appointment-1", 4) == 2
+    assert db.shard_key("pending", "appointment-1", 128) == "pending#122"
     assert db.shard_keys("due", 3) == ["due#0", "due#1", "due#2"]
     counts = [0] * 16
     for n in range(1600):
