@@ -28,6 +28,15 @@ def next_local(weekday: int, clock: str, *, zone: ZoneInfo = SANTIAGO, weeks: in
     return datetime.combine(day, time(hours, minutes), zone)
 
 
+def set_booking_clock(monkeypatch, now: datetime) -> None:
+    """The in-process booking check and listings read `now` as the time (the API processes of the
+    system tier keep the real clock): notice, past and default windows then follow the test."""
+    from appointments import selectors, services  # not at import: see drain()
+
+    monkeypatch.setattr(services, "utcnow", lambda: now)
+    monkeypatch.setattr(selectors, "utcnow", lambda: now)
+
+
 def z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

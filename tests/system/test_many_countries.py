@@ -22,7 +22,7 @@ from countries.reference import country_names, principal_zone
 from scheduler import aws
 from scheduler.db import utcnow
 from scheduler.workers import PERIODIC_QUEUE
-from tests.helpers import PASSWORD, clear_tables
+from tests.helpers import PASSWORD, anchor_monday, clear_tables
 from tests.stack import CeleryWorker
 from tests.system.faults import SwitchableProxy
 
@@ -70,10 +70,10 @@ class Stack:
         self.zones[code] = principal_zone(code)
 
     def book(self, code: str) -> str:
-        """A booking two days ahead on the doctor's 5-minute grid (a new time each call)."""
+        """A booking in the test week on the doctor's 5-minute grid (a new time each call)."""
         self.slot += 1
         zone = ZoneInfo(self.zones[code])
-        day = (datetime.now(zone) + timedelta(days=2 + self.slot // 200)).date()
+        day = anchor_monday() + timedelta(days=self.slot // 200)
         local = datetime(day.year, day.month, day.day, 1, 0, tzinfo=zone) + timedelta(minutes=5 * (self.slot % 200))
         body = {"patientId": f"p-{code}", "doctorId": f"d-{code}", "appointmentDate": local.isoformat()}
         response = self.api.post("/appointments", body, format="json")

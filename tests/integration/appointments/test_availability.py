@@ -1,9 +1,8 @@
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import pytest
 
-from tests.helpers import book, next_local, z
+from tests.helpers import book, next_local, set_booking_clock, z
 
 MONDAY = 0
 
@@ -41,14 +40,19 @@ def test_free_slots_of_a_week(clinic):
     assert z(monday) in slots(clinic, "doctor001", *week)
 
 
-def test_past_and_notice_are_left_out(clinic):
+def test_past_and_notice_are_left_out(clinic, monkeypatch):
     days = [f"{day} 00:00-24:00" for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")]
     assert clinic.patch("/doctors/doctor001", {"availableTimes": days}, format="json").status_code == 200
-    today = datetime.now(ZoneInfo("America/Santiago")).date()
+    now = next_local(MONDAY, "09:10")  # the listing's clock: Monday of the test week, in Santiago
+    set_booking_clock(monkeypatch, now)
+    today = now.date()
     free = slots(clinic, "doctor001", today, today + timedelta(days=1))
-    earliest = datetime.now(UTC) + timedelta(minutes=60)
+    earliest = now + timedelta(minutes=60)
     assert free and all(datetime.fromisoformat(start) >= earliest for start in free)
     assert len(free) < 96
+    # 00:00 to 10:00 is past or inside the 60 minutes' notice: the first free slot is 10:30.
+    assert free[0] == z(next_local(MONDAY, "10:30"))
+    assert len(free) == 96 - 21
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,9 @@ from appointments import outbox, services
 from appointments.management.commands import backfill_keys
 from appointments.models import PENDING, REMINDER_DUE, SCHEDULED, UNPUBLISHED, Appointment, Event
 from scheduler import aws, db
-from tests.helpers import put_appointment, read_all, set_raw, shards_of
+from tests.helpers import next_local, put_appointment, read_all, set_raw, shards_of
+
+MONDAY = 0
 
 
 def indexes() -> set[str]:
@@ -61,7 +63,7 @@ def run(command: str, *args: str) -> str:
 
 def test_bootstrap_and_backfill_upgrade_an_old_table(old_layout, settings):
     now = db.utcnow()
-    stale, soon = now - timedelta(minutes=5), now + timedelta(days=3)
+    stale, soon = now - timedelta(minutes=5), next_local(MONDAY, "10:00")
     pending = [f"p-{n:02d}" for n in range(10)]
     for n, appointment_id in enumerate(pending):
         put_appointment(appointment_id, at=soon + timedelta(minutes=30 * n), updated=stale)
@@ -113,7 +115,7 @@ def test_bootstrap_and_backfill_upgrade_an_old_table(old_layout, settings):
 
 
 def test_backfill_leaves_an_item_changed_meanwhile(quiet, monkeypatch):
-    put_appointment("x-1", at=db.utcnow() + timedelta(days=3))
+    put_appointment("x-1", at=next_local(MONDAY, "10:00"))
     set_raw(Appointment, "x-1", pendingKey=PENDING, countryDay=None)
     table = Appointment.Meta.table_name
     read_by_scan = db.connection().client.get_item(TableName=table, Key={"appointmentId": {"S": "x-1"}})["Item"]

@@ -4,7 +4,7 @@ import pytest
 
 from appointments.models import Appointment
 from scheduler.models import Lock
-from tests.helpers import book, next_local, z
+from tests.helpers import book, next_local, set_booking_clock, z
 
 MONDAY, WEDNESDAY, FRIDAY, SUNDAY = 0, 2, 4, 6
 
@@ -100,17 +100,16 @@ def test_offsets_other_than_z_are_understood(clinic):
     assert response.json()["appointmentDate"] == z(at)
 
 
-def test_past_too_soon_and_too_far(clinic):
+def test_past_too_soon_and_too_far(clinic, monkeypatch):
     assert (
         clinic.patch("/doctors/doctor001", {"availableTimes": ["Mon-Sun 00:00-24:00"]}, format="json").status_code
         == 400
     )
     days = [f"{day} 00:00-24:00" for day in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")]
     assert clinic.patch("/doctors/doctor001", {"availableTimes": days}, format="json").status_code == 200
-    from datetime import UTC, datetime
-
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    on_grid = now - timedelta(minutes=now.minute % 30)
+    # The booking check's clock: Monday 09:10 of the test week, so the cases do not follow the real clock.
+    set_booking_clock(monkeypatch, next_local(MONDAY, "09:10"))
+    on_grid = next_local(MONDAY, "09:00")
     cases = [
         (on_grid - timedelta(hours=2), "in the past"),
         (on_grid + timedelta(minutes=30), "too soon: book at least 60 minutes ahead"),

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.helpers import set_booking_clock
+
 # (zone, code, Monday before the change, Monday after, UTC of 09:00 before, UTC of 09:00 after)
 CHANGES = [
     ("America/Santiago", "CL", "2027-03-29", "2027-04-05", "12:00", "13:00"),  # DST ends 4 April 2027
@@ -16,11 +18,7 @@ def frozen_now(monkeypatch):
     """Today is 2026-12-01 for these tests, so that the 2027 changes stay in the future."""
     from datetime import UTC, datetime
 
-    from appointments import selectors, services
-
-    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    monkeypatch.setattr(services, "utcnow", lambda: now)
-    monkeypatch.setattr(selectors, "utcnow", lambda: now)
+    set_booking_clock(monkeypatch, datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
 
 
 @pytest.fixture

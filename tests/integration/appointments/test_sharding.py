@@ -13,12 +13,14 @@ from appointments import outbox, services
 from appointments.models import PENDING, REMINDER_DUE, SCHEDULED, UNPUBLISHED, Appointment, Event
 from scheduler import db
 from tests.helpers import (
+    anchor_monday,
     book,
     day_at,
     drain,
     next_local,
     put_appointment,
     read_all,
+    set_booking_clock,
     set_raw,
     shards_of,
     z,
@@ -36,8 +38,8 @@ def queued_ids(suffix: str) -> list[str]:
 
 
 def test_requeue_finds_every_stale_pending_appointment_on_every_shard_and_the_legacy_key(quiet):
-    old = db.utcnow() - timedelta(minutes=5)
-    at = db.utcnow() + timedelta(days=3)
+    old = db.utcnow() - timedelta(minutes=5)  # stale by the sweep's own (real) clock
+    at = next_local(MONDAY, "10:00")
     ids = [f"p-{n:02d}" for n in range(22)]
     for appointment_id in ids:
         put_appointment(appointment_id, at=at, updated=old)
@@ -57,7 +59,7 @@ def test_requeue_finds_every_stale_pending_appointment_on_every_shard_and_the_le
 
 def test_reminder_sweep_sends_each_due_reminder_once_across_shards(quiet):
     now = db.utcnow()
-    at = now + timedelta(days=3)
+    at = next_local(MONDAY, "10:00")
     ids = [f"r-{n:02d}" for n in range(18)]
     for appointment_id in ids:
         put_appointment(appointment_id, at=at, state=SCHEDULED, reminder=now - timedelta(minutes=1))
@@ -78,7 +80,7 @@ def test_reminder_sweep_sends_each_due_reminder_once_across_shards(quiet):
 
 
 def test_event_sweep_publishes_every_event_once_within_its_batch(quiet, monkeypatch):
-    appointment = put_appointment("e-1", at=db.utcnow() + timedelta(days=3))
+    appointment = put_appointment("e-1", at=next_local(MONDAY, "10:00"))
     written = db.utcnow() - timedelta(minutes=5)
     events = []
     for n in range(25):
@@ -114,7 +116,7 @@ def test_without_legacy_keys_the_sweeps_query_only_the_shards(quiet, settings):
 def country_days(clinic):
     """31 appointments of country 002 over three UTC days (several at the same time, so shards and
     ties mix), one cancelled; others outside the range or of another country."""
-    first = (db.utcnow() + timedelta(days=10)).date()
+    first = anchor_monday()
     expected = {}
     n = 0
     for offset in (0, 1, 3):
@@ -159,8 +161,9 @@ def test_country_listing_with_a_state_filter_and_inner_bounds(clinic, country_da
     assert [a["appointmentDate"] for a in seen] == sorted(a["appointmentDate"] for a in seen)
 
 
-def test_country_listing_window_defaults_and_limits(clinic):
-    today = db.utcnow().date()
+def test_country_listing_window_defaults_and_limits(clinic, monkeypatch):
+    today = anchor_monday()
+    set_booking_clock(monkeypatch, day_at(today, 12))  # the listing's "today"
     put_appointment("soon", at=day_at(today + timedelta(days=2), 12))
     put_appointment("far", at=day_at(today + timedelta(days=40), 12))
     put_appointment("past", at=day_at(today - timedelta(days=2), 12))
@@ -211,7 +214,7 @@ def test_reschedule_moves_the_appointment_to_its_new_day(clinic):
 def test_country_listing_a_day_of_single_items_on_separate_shards(clinic):
     """Each shard holds one item, so no Query leaves a LastEvaluatedKey: the page's limit alone must
     keep the shards not yet emitted open."""
-    day = (db.utcnow() + timedelta(days=5)).date()
+    day = anchor_monday() + timedelta(days=WEDNESDAY)
     by_shard = {}
     for n in range(100):
         by_shard.setdefault(db.shard_of(f"s-{n}", settings.COUNTRY_DAY_SHARDS), f"s-{n}")
