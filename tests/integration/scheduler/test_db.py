@@ -1,4 +1,5 @@
-"""The shared DynamoDB layer: transactions under faults the emulator cannot produce, cursors."""
+"""The shared DynamoDB layer against DynamoDB Local: transactions under faults the emulator cannot produce,
+one client per process (cursors and lost races, without services: tests/unit/test_db.py)."""
 
 from botocore.stub import Stubber
 from pynamodb.connection import Connection
