@@ -9,7 +9,7 @@ API_PORT ?= 8000
 DYNAMODB_PORT ?= 4200
 MOTO_PORT ?= 4566
 
-.PHONY: install run manage test lint format clean-data bench bench-countries capacity
+.PHONY: install run manage test test-fast lint format clean-data bench bench-countries capacity
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
@@ -54,11 +54,16 @@ manage: export AWS_SECRET_ACCESS_KEY ?= local
 manage: install .local/secrets.env
 	$(BIN)/python manage.py $(ARGS)
 
-# Tests start their own DynamoDB Local and moto server on free ports (unless endpoints are given).
+# Every tier: tests/unit, tests/integration and tests/system. DynamoDB Local and moto server start
+# on free ports when the first test needs them (unless endpoints are given).
 test: install
 	@bin/ensure-chromium
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The unit tier only: no emulator, no browser, seconds.
+test-fast: $(VENV)/.installed
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 # Costs of booking, listing and availability as ratios against a plain GetItem, measured together.
 bench: install

@@ -1,10 +1,13 @@
+"""The suite's three tiers share this: the test environment (chosen before Django is set up) and the
+fixtures of the emulator-backed tiers. tests/unit needs no service (its conftest refuses `aws_stack`);
+tests/integration and tests/system get DynamoDB Local and moto server started on first request."""
+
 import os
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.appointments.conftest import next_local, z
+from tests.helpers import clear_tables, drain, next_local, signed_in, z
 from tests.stack import LocalStack
 
 _stack = LocalStack()
@@ -12,7 +15,8 @@ _stack = LocalStack()
 
 def pytest_configure(config):
     # Before pytest-django sets Django up (its pytest_configure runs last): PynamoDB models read
-    # endpoints and table names from settings when they are defined.
+    # endpoints and table names from settings when they are defined. Only the environment is set
+    # here; DynamoDB Local and moto start when a test first asks for `aws_stack`.
     _stack.prepare_environment()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduler.settings")
     import django
@@ -32,6 +36,7 @@ def aws_stack():
     from scheduler import db
     from scheduler.messaging import aws
 
+    _stack.start()
     _stack.wait_until_up()
     call_command("bootstrap", wait=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
     yield _stack
@@ -51,49 +56,6 @@ def empty_tables(aws_stack):
     """Each integration test starts with empty tables (this run's tables only)."""
     clear_tables()
     yield
-
-
-def clear_tables() -> None:
-    from countries.selectors import country_policy_forget
-    from scheduler import db
-
-    country_policy_forget()
-    client = db.connection().client
-    for model in db.registered_models():
-        # Raw keys only: an item encrypted under a key another test used need not be readable here.
-        key_names = [
-            attribute.attr_name
-            for attribute in (model._hash_key_attribute(), model._range_key_attribute())
-            if attribute
-        ]
-        table = model.Meta.table_name
-        for page in client.get_paginator("scan").paginate(
-            TableName=table,
-            ProjectionExpression=", ".join(f"#k{i}" for i in range(len(key_names))),
-            ExpressionAttributeNames={f"#k{i}": name for i, name in enumerate(key_names)},
-        ):
-            for start in range(0, len(page["Items"]), 25):
-                batch = [{"DeleteRequest": {"Key": item}} for item in page["Items"][start : start + 25]]
-                client.batch_write_item(RequestItems={table: batch})
-
-
-PASSWORD = "correct horse battery staple"
-
-
-def signed_in(username: str, role: str = "admin", **links) -> "APIClient":  # noqa: F821
-    """A client carrying a real token of a new user with this role (created through the service,
-    signed in through POST /auth/token)."""
-    from rest_framework.test import APIClient
-
-    from accounts import services
-
-    services.user_create(username=username, password=PASSWORD, role=role, **links)
-    client = APIClient()
-    response = client.post("/auth/token", {"username": username, "password": PASSWORD}, format="json")
-    assert response.status_code == 201, response.content
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['token']}")
-    client.token = response.json()["token"]
-    return client
 
 
 @pytest.fixture
@@ -161,5 +123,46 @@ def world(api):
     }
 
 
-def later(at, minutes: int) -> str:
-    return z(at + timedelta(minutes=minutes))
+@pytest.fixture
+def clinic(api):
+    """Chile, Dr. Lorea (Monday 10-16, Wednesday 13-17, 30-minute slots) and two patients."""
+    assert (
+        api.post(
+            "/countries", {"countryId": "002", "name": "CHILE", "code": "CL", "maxAdvanceDays": 365}, format="json"
+        ).status_code
+        == 201
+    )
+    doctor = {
+        "doctorId": "doctor001",
+        "name": "Dr. Lorea",
+        "speciality": "Estomatolog",
+        "countryId": "002",
+        "availableTimes": ["Monday 10am-4pm", "Wednesday 1pm-5pm"],
+    }
+    assert api.post("/doctors", doctor, format="json").status_code == 201
+    for patient_id, name in (("0315", "Jorge Moros"), ("0316", "Ana Perez")):
+        patient = {"patientId": patient_id, "name": name, "countryId": "002", "email": f"{patient_id}@example.com"}
+        assert api.post("/patients", patient, format="json").status_code == 201
+    return api
+
+
+@pytest.fixture
+def quiet(clinic):
+    for suffix in ("default", "notifications", "appointments-cl"):
+        drain(suffix)
+    return clinic
+
+
+@pytest.fixture
+def keys(settings):
+    """Run a test under its own key list; the cached key ring follows."""
+    from scheduler.security import crypto
+
+    def use(*entries):
+        settings.FIELD_ENCRYPTION_KEYS = list(entries)
+        crypto.keyring.cache_clear()
+
+    original = list(settings.FIELD_ENCRYPTION_KEYS)
+    yield use
+    settings.FIELD_ENCRYPTION_KEYS = original
+    crypto.keyring.cache_clear()

@@ -44,10 +44,13 @@ class LocalStack:
 
     processes: list[tuple[str, subprocess.Popen]] = field(default_factory=list)
     pending: list[tuple[str, int, subprocess.Popen]] = field(default_factory=list)
+    # What prepare_environment chose to run here (name, port): started by start(), not before.
+    planned: list[tuple[str, int]] = field(default_factory=list)
 
     def prepare_environment(self) -> None:
-        """Choose endpoints and a per-run prefix, and start what is missing. Runs before Django
-        loads settings, because PynamoDB reads host and table names when models are defined."""
+        """Choose endpoints (free ports for what this run will start) and a per-run prefix, without
+        starting anything. Runs before Django loads settings, because PynamoDB reads host and table
+        names when models are defined; the processes start only when a test asks (`start`)."""
         run = uuid.uuid4().hex[:8]
         os.environ.setdefault("STAGE", "test")
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
@@ -66,13 +69,32 @@ class LocalStack:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         if not (os.environ.get("DYNAMODB_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")):
             port = free_port()
-            self._start_dynamodb(port)
+            self.planned.append(("dynamodb-local", port))
             os.environ["DYNAMODB_ENDPOINT"] = f"http://127.0.0.1:{port}"
         if not os.environ.get("AWS_ENDPOINT_URL_SQS"):
             port = free_port()
-            self._start_moto(port)
+            self.planned.append(("moto", port))
             os.environ["AWS_ENDPOINT_URL_SQS"] = os.environ["AWS_ENDPOINT_URL_SNS"] = f"http://127.0.0.1:{port}"
         os.environ.setdefault("AWS_ENDPOINT_URL_SNS", os.environ["AWS_ENDPOINT_URL_SQS"])
+
+    @property
+    def planned_ports(self) -> set[int]:
+        """The ports of the services this run starts (or will start) itself."""
+        return {port for _, port in self.planned}
+
+    @property
+    def started(self) -> bool:
+        return bool(self.processes)
+
+    def start(self) -> None:
+        """Spawn the services prepare_environment planned, once; wait_until_up waits for them."""
+        if self.processes:
+            return
+        for name, port in self.planned:
+            if name == "dynamodb-local":
+                self._start_dynamodb(port)
+            else:
+                self._start_moto(port)
 
     def wait_until_up(self, timeout: float = 60.0) -> None:
         for name, port, process in self.pending:

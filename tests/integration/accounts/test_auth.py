@@ -1,0 +1,226 @@
+"""Sign-in, tokens, users and the failed-sign-in limit, through the API as a client meets them."""
+
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from accounts.models import LoginFailures, Token, User
+from scheduler.security.audit import AuditEntry
+from tests.helpers import PASSWORD, signed_in
+
+STRONG = "a long enough passphrase"
+
+
+def sign_in(username, password, **headers):
+    return APIClient().post("/auth/token", {"username": username, "password": password}, format="json", **headers)
+
+
+def bearer(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+class TestTokens:
+    def test_sign_in_gives_a_token_its_expiry_and_the_user(self, api):
+        response = sign_in("admin", PASSWORD)
+        assert response.status_code == 201
+        body = response.json()
+        assert set(body) == {"token", "expiresAt", "user"}
+        assert len(body["token"]) >= 40
+        expires = datetime.fromisoformat(body["expiresAt"].replace("Z", "+00:00"))
+        assert timedelta(hours=11) < expires - datetime.now(UTC) <= timedelta(hours=12)
+        assert body["user"]["username"] == "admin" and body["user"]["role"] == "admin"
+        assert "password" not in str(body["user"]).lower()
+        assert bearer(body["token"]).get("/auth/me").json()["username"] == "admin"
+
+    def test_tokens_are_stored_only_as_hashes(self, api):
+        raw = sign_in("admin", PASSWORD).json()["token"]
+        stored = [token.token_hash for token in Token.scan()]
+        assert stored and raw not in stored
+        assert all(raw not in str(token.attribute_values) for token in Token.scan())
+
+    def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(self, api):
+        wrong, unknown = sign_in("admin", "not the password"), sign_in("nobody", "not the password")
+        assert wrong.status_code == unknown.status_code == 401
+        assert (
+            wrong.json()
+            == unknown.json()
+            == {"detail": "Invalid username or password.", "code": "authentication_failed"}
+        )
+
+    def test_no_credentials_or_a_bad_token_is_401_with_a_challenge(self, api):
+        for client in (APIClient(), bearer("made-up-token")):
+            response = client.get("/appointments")
+            assert response.status_code == 401
+            assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+        assert APIClient().get("/appointments").json()["code"] == "not_authenticated"
+        assert bearer("made-up-token").get("/appointments").json()["code"] == "authentication_failed"
+
+    def test_sign_out_revokes_the_token_in_use_only(self, api):
+        first, second = sign_in("admin", PASSWORD).json()["token"], sign_in("admin", PASSWORD).json()["token"]
+        assert bearer(first).delete("/auth/token").status_code == 204
+        assert bearer(first).get("/auth/me").status_code == 401
+        assert bearer(second).get("/auth/me").status_code == 200
+
+    def test_an_expired_token_is_refused_even_before_ttl_deletes_it(self, api):
+        raw = sign_in("admin", PASSWORD).json()["token"]
+        for token in Token.scan():
+            token.update(actions=[Token.expires_at.set(datetime.now(UTC) - timedelta(seconds=1))])
+        assert bearer(raw).get("/auth/me").status_code == 401
+
+    def test_a_deactivated_user_loses_its_tokens_and_cannot_sign_in(self, api):
+        patient = signed_in("someone", "admin")
+        assert patient.get("/auth/me").status_code == 200
+        assert api.delete("/users/someone").status_code == 204
+        assert patient.get("/auth/me").status_code == 401
+        assert sign_in("someone", PASSWORD).status_code == 401
+        assert api.get("/users/someone").json()["active"] is False
+
+    def test_a_role_change_revokes_the_users_tokens(self, api):
+        other = signed_in("other-admin", "admin")
+        assert api.patch("/users/other-admin", {"role": "staff", "countryIds": []}, format="json").status_code == 400
+        api.post("/countries", {"countryId": "002", "name": "CHILE", "code": "CL"}, format="json")
+        changed = api.patch("/users/other-admin", {"role": "staff", "countryIds": ["002"]}, format="json")
+        assert changed.status_code == 200, changed.content
+        assert other.get("/auth/me").status_code == 401
+        assert sign_in("other-admin", PASSWORD).json()["user"]["role"] == "staff"
+
+
+class TestUsers:
+    def test_create_validates_each_field(self, api):
+        cases = [
+            ({"username": "x", "password": STRONG, "role": "admin"}, "username"),
+            ({"username": "weak-one", "password": "12345678901", "role": "admin"}, "password"),
+            ({"username": "weak-two", "password": "password123", "role": "admin"}, "password"),
+            ({"username": "staffer", "password": STRONG, "role": "staff"}, "countryIds"),
+            ({"username": "staffer", "password": STRONG, "role": "staff", "countryIds": ["404"]}, "countryIds"),
+            ({"username": "doc", "password": STRONG, "role": "doctor", "doctorId": "nobody"}, "doctorId"),
+            ({"username": "pat", "password": STRONG, "role": "patient"}, "patientId"),
+            ({"username": "adm", "password": STRONG, "role": "admin", "patientId": "p1"}, "patientId"),
+            ({"username": "adm", "password": STRONG, "role": "root"}, "role"),
+            ({"username": "adm", "password": STRONG, "role": "admin", "isSuperuser": True}, "isSuperuser"),
+        ]
+        for body, field in cases:
+            response = api.post("/users", body, format="json")
+            assert response.status_code == 400, (body, response.content)
+            assert field in response.json(), (body, response.json())
+
+    def test_usernames_are_unique(self, api):
+        body = {"username": "dup-user", "password": STRONG, "role": "admin"}
+        assert api.post("/users", body, format="json").status_code == 201
+        again = api.post("/users", body, format="json")
+        assert again.status_code == 409 and again.json()["code"] == "duplicate"
+        assert "username 'dup-user'" in again.json()["detail"]  # it names the field and the value
+
+    def test_users_never_show_a_password_or_its_hash(self, api):
+        created = api.post("/users", {"username": "shown", "password": STRONG, "role": "admin"}, format="json")
+        assert created.status_code == 201 and created["Location"] == "/users/shown"
+        for body in (created.json(), api.get("/users/shown").json(), api.get("/users").json()):
+            assert "password" not in str(body).lower() and "argon2" not in str(body) and "md5$" not in str(body)
+        assert set(created.json()) == {
+            "username", "role", "countryIds", "doctorId", "patientId", "active", "createdAt", "updatedAt", "version",
+        }  # fmt: skip
+
+    @override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.Argon2PasswordHasher"])
+    def test_passwords_are_hashed_with_argon2(self, api):
+        assert (
+            api.post("/users", {"username": "hashed", "password": STRONG, "role": "admin"}, format="json").status_code
+            == 201
+        )
+        assert User.get("hashed").password_hash.startswith("argon2$")
+        assert sign_in("hashed", STRONG).status_code == 201
+
+
+class TestFailedSignInLimit:
+    def test_forty_failures_from_varying_forwarded_addresses_hit_429(self, api):
+        codes = [sign_in("admin", f"guess {n}", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(40)]
+        assert codes[:10] == [401] * 10
+        assert set(codes[10:]) == {429}
+        limited = sign_in("admin", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.7")
+        assert limited.status_code == 429  # even the right password waits: the limit is per username too
+        assert limited.json()["code"] == "throttled"
+        assert 0 < int(limited["Retry-After"]) <= 900
+
+    def test_the_limit_is_per_address_across_usernames(self, api):
+        with override_settings(LOGIN_FAILURES_PER_ADDRESS=5):
+            codes = [sign_in(f"user-{n}", "guess").status_code for n in range(7)]
+        assert codes == [401] * 5 + [429] * 2
+
+    def test_a_spoofed_forwarded_for_does_not_reset_the_address_limit_behind_a_proxy(self, api):
+        # Behind one proxy, the address is the one that proxy appended (the last); what a client
+        # writes before it is not trusted.
+        rest = {**__import__("django.conf").conf.settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+        with override_settings(REST_FRAMEWORK=rest, LOGIN_FAILURES_PER_ADDRESS=5):
+            codes = [
+                sign_in(f"user-{n}", "guess", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}, 192.0.2.1").status_code
+                for n in range(7)
+            ]
+        assert codes == [401] * 5 + [429] * 2
+
+    def test_forwarded_for_is_not_trusted_without_proxies(self, api):
+        # NUM_PROXIES defaults to 0: a client cannot pose as many addresses to dodge the address limit.
+        with override_settings(LOGIN_FAILURES_PER_ADDRESS=5):
+            codes = [sign_in(f"u-{n}", "guess", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(7)]
+        assert codes == [401] * 5 + [429] * 2
+
+    def test_parallel_guesses_cannot_slip_past_the_limit(self, api):
+        import threading
+
+        codes: list[int] = []
+        barrier = threading.Barrier(20)
+
+        def guess(n: int) -> None:
+            barrier.wait()
+            codes.append(sign_in("admin", f"parallel guess {n}").status_code)
+
+        threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert codes.count(401) == 10 and codes.count(429) == 10  # LOGIN_FAILURES_PER_USERNAME
+
+    def test_failures_are_counted_in_dynamodb_and_audited_without_the_password(self, api):
+        sign_in("admin", "secret guess 1")
+        counters = {c.counter_key.split("#")[0]: c.failures for c in LoginFailures.scan()}
+        assert counters == {"user": 1, "address": 1}
+        failed = [e for e in AuditEntry.scan() if e.action == "login_failed"]
+        assert len(failed) == 1 and failed[0].actor == "admin" and failed[0].outcome == "denied"
+        assert "secret guess" not in str([e.attribute_values for e in AuditEntry.scan()])
+
+
+class TestCreateAdmin:
+    def test_creates_then_updates_without_a_prompt(self, empty_tables):
+        out = io.StringIO()
+        call_command("createadmin", username="root-1", password=STRONG, stdout=out)
+        assert "Created admin 'root-1'" in out.getvalue()
+        assert sign_in("root-1", STRONG).status_code == 201
+        call_command("createadmin", username="root-1", password=STRONG + "!", stdout=out)
+        assert "Updated admin 'root-1'" in out.getvalue()
+        assert sign_in("root-1", STRONG).status_code == 401
+        assert sign_in("root-1", STRONG + "!").status_code == 201
+
+    def test_reads_the_password_from_stdin(self, empty_tables, monkeypatch):
+        monkeypatch.setattr("sys.stdin", io.StringIO(STRONG + "\n"))
+        call_command("createadmin", username="root-2", password_stdin=True, stdout=io.StringIO())
+        assert sign_in("root-2", STRONG).json()["user"]["role"] == "admin"
+
+    def test_a_weak_password_is_refused_with_the_reason(self, empty_tables):
+        with pytest.raises(CommandError, match="password: This password is too short"):
+            call_command("createadmin", username="root-3", password="short", stdout=io.StringIO())
+
+    def test_the_local_default_admin_is_for_the_local_stage_only(self, empty_tables):
+        with override_settings(IS_LOCAL=False), pytest.raises(CommandError, match="local stage only"):
+            call_command("createadmin", local_default=True, stdout=io.StringIO())
+        out = io.StringIO()
+        call_command("createadmin", local_default=True, stdout=out)
+        password = out.getvalue().split("password: ")[1].split()[0]
+        assert sign_in("admin", password).status_code == 201
+        again = io.StringIO()
+        call_command("createadmin", local_default=True, stdout=again)
+        assert "An admin exists already" in again.getvalue() and "password:" not in again.getvalue()

@@ -1,0 +1,87 @@
+"""The browsable API in a browser: sign in on a page, use the forms (CSRF-protected), sign out.
+Django's test client with CSRF checks on stands in for the browser here."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from accounts.models import Token
+from tests.helpers import PASSWORD
+
+HTML = {"HTTP_ACCEPT": "text/html"}
+
+
+def csrf_from(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def browser(api):
+    return Client(enforce_csrf_checks=True)
+
+
+def sign_in(browser, password=PASSWORD, next_url="/countries"):
+    page = browser.get(f"/auth/login?next={next_url}")
+    assert page.status_code == 200
+    return browser.post(
+        "/auth/login",
+        {
+            "username": "admin",
+            "password": password,
+            "next": next_url,
+            "csrfmiddlewaretoken": csrf_from(page.content.decode()),
+        },
+    )
+
+
+def test_the_browsable_api_offers_a_sign_in_link(browser):
+    page = browser.get("/countries", **HTML)
+    assert page.status_code == 401
+    assert "href='/auth/login?next=/countries'" in page.content.decode()
+    login = browser.get("/auth/login")
+    assert b"Medical appointment scheduler" in login.content and b'name="password"' in login.content
+
+
+def test_sign_in_sets_an_httponly_samesite_session_and_the_forms_work(browser):
+    response = sign_in(browser)
+    assert response.status_code == 302 and response["Location"] == "/countries"
+    cookie = browser.cookies["scheduler_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    page = browser.get("/countries", **HTML)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "admin (admin)" in html and 'id="logoutForm"' in html  # the user and the sign-out link
+    body = '{"countryId": "002", "name": "CHILE", "code": "CL"}'
+    refused = browser.post("/countries", body, content_type="application/json")
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    assert "CSRF" in refused.json()["detail"]  # it says what is missing
+    created = browser.post("/countries", body, content_type="application/json", HTTP_X_CSRFTOKEN=csrf_from(html))
+    assert created.status_code == 201, created.content
+
+
+def test_a_wrong_password_stays_on_the_page_with_one_message(browser):
+    response = sign_in(browser, password="wrong password")
+    assert response.status_code == 400
+    assert b"Invalid username or password." in response.content
+    assert "scheduler_session" not in browser.cookies or not browser.cookies["scheduler_session"].value
+
+
+def test_the_sign_in_form_itself_is_csrf_protected(browser):
+    response = Client(enforce_csrf_checks=True).post("/auth/login", {"username": "admin", "password": PASSWORD})
+    assert response.status_code == 403
+
+
+def test_next_never_leads_off_the_site(browser):
+    response = sign_in(browser, next_url="https://evil.example.com/")
+    assert response.status_code == 302 and response["Location"] == "/appointments"
+
+
+def test_sign_out_revokes_the_sessions_token(browser):
+    sign_in(browser)
+    tokens_before = {t.token_hash for t in Token.scan()}
+    html = browser.get("/countries", **HTML).content.decode()
+    response = browser.post("/auth/logout", {"csrfmiddlewaretoken": csrf_from(html)})
+    assert response.status_code == 302
+    assert len(tokens_before - {t.token_hash for t in Token.scan()}) == 1
+    assert browser.get("/countries", **HTML).status_code == 401

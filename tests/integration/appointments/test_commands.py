@@ -1,0 +1,48 @@
+"""The management commands a person reaches for: seed_demo and agenda."""
+
+import io
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from appointments.models import Appointment
+from tests.helpers import signed_in
+
+
+def run(*args, **options) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, **options)
+    return out.getvalue()
+
+
+def test_seed_demo_makes_a_clinic_network_and_can_run_again(empty_tables):
+    first = run("seed_demo")
+    made = int(re.search(r"seed_demo done: (\d+) created", first).group(1))
+    assert made >= 3 + 3 + 4 + 3 + 10  # countries, doctors, patients, users, a week of bookings
+    assert "created  country 002" in first and "created  user demo-patient (patient)" in first
+    assert "Sign in at /auth/login" in first
+    booked = {a.appointment_id for a in Appointment.scan()}
+    assert len(booked) >= 10
+    again = run("seed_demo")
+    assert "seed_demo done: 0 created" in again
+    assert {a.appointment_id for a in Appointment.scan()} == booked
+    patient = signed_in("check-demo", "admin")
+    assert patient.get("/doctors/demo-lorea").json()["timeZone"] == "America/Santiago"
+
+
+def test_agenda_prints_a_doctors_day_in_its_zone(empty_tables):
+    run("seed_demo")
+    first = min((a for a in Appointment.scan() if a.doctor_id == "demo-lorea"), key=lambda a: a.appointment_date)
+    from zoneinfo import ZoneInfo
+
+    local = first.appointment_date.astimezone(ZoneInfo("America/Santiago"))
+    table = run("agenda", doctor="demo-lorea", date=local.date())
+    assert f"{local:%A %Y-%m-%d}, times in America/Santiago" in table
+    assert f"{local:%H:%M}-" in table and first.appointment_id in table and "pending" in table
+    assert "no appointments" in run("agenda", doctor="demo-lorea", date=local.date().replace(year=2030))
+
+
+def test_agenda_names_an_unknown_doctor(empty_tables):
+    with pytest.raises(CommandError, match="Doctor 'nobody' not found"):
+        run("agenda", doctor="nobody")

@@ -1,0 +1,348 @@
+"""Events, processing, reminders and notifications against moto server's real SQS and SNS (no
+worker here: the tasks' services are called directly; test_worker.py runs real workers)."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from django.core import mail
+from django.core.management import call_command
+
+from appointments import outbox, services
+from appointments.models import Appointment, Event
+from appointments.notifications import notification_handle
+from appointments.services import pipeline
+from scheduler.messaging import aws
+from tests.helpers import book, drain, next_local
+
+MONDAY = 0
+
+
+def task_names(messages: list[dict]) -> list[str]:
+    import base64
+
+    return [json.loads(base64.b64decode(m["Body"]))["headers"]["task"] for m in messages]
+
+
+def task_kwargs(message: dict) -> dict:
+    import base64
+
+    body = json.loads(base64.b64decode(message["Body"]))["body"]
+    return json.loads(base64.b64decode(body))[1]
+
+
+@pytest.fixture
+def quiet_queues(clinic):
+    for suffix in ("default", "notifications", "appointments-cl"):
+        drain(suffix)
+    return clinic
+
+
+@pytest.fixture
+def email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    return mail.outbox
+
+
+def events_of(appointment_id: str) -> list[dict]:
+    bodies = [json.loads(event.body) for event in Event.scan()]
+    return sorted(
+        (body for body in bodies if body["appointment"]["appointmentId"] == appointment_id),
+        key=lambda body: body["occurredAt"] + body["eventId"],
+    )
+
+
+def test_booking_writes_its_event_and_routes_the_task_to_the_country_queue(quiet_queues):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    assert event["eventType"] == "appointment.pending"
+    assert event["appointment"] == {
+        "appointmentId": "a-1",
+        "patientId": "0315",
+        "doctorId": "doctor001",
+        "countryId": "002",
+        "state": "pending",
+        "appointmentDate": event["appointment"]["appointmentDate"],
+        "durationMinutes": 30,
+    }
+    text = json.dumps(event)
+    assert "Jorge" not in text and "example.com" not in text  # no personal data in events
+    # One message per booking: the processing task, on the country's queue, carrying the event to publish.
+    (message,) = drain("appointments-cl")
+    assert task_names([message]) == ["appointments.process"]
+    assert task_kwargs(message) == {"appointment_id": "a-1", "country_code": "CL", "event_id": event["eventId"]}
+    assert drain("default") == []
+
+
+def test_relay_publishes_once_with_attributes(quiet_queues):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    assert outbox.event_publish(event_id=event["eventId"]) is True
+    assert outbox.event_publish(event_id=event["eventId"]) is False  # already published
+    (message,) = drain("notifications")
+    assert json.loads(message["Body"]) == event  # raw delivery: the event itself
+    attributes = {name: value["StringValue"] for name, value in message["MessageAttributes"].items()}
+    assert attributes == {"eventType": "appointment.pending", "countryId": "002"}
+    assert outbox.events_publish_pending(now=Event.get(event["eventId"]).occurred_at + timedelta(minutes=5)) == 0
+
+
+def test_an_event_claimed_by_one_publisher_is_not_published_by_another(quiet_queues):
+    """The relay and the sweep (or two sweeps) may reach the same event together: a conditional claim
+    lets one of them publish it; the other leaves it."""
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    held = Event.get(event["eventId"])
+    until = outbox._claim(held)
+    assert until is not None
+    assert outbox._claim(Event.get(event["eventId"])) is None  # a second publisher finds it taken
+    assert outbox.event_publish(event_id=event["eventId"]) is False
+    later = Event.get(event["eventId"]).occurred_at + timedelta(minutes=5)
+    assert outbox.events_publish_pending(now=later) == 0
+    assert drain("notifications") == []
+    outbox._release(held, until)  # as after a failed publish: the next one may go
+    assert outbox.event_publish(event_id=event["eventId"]) is True
+    assert [json.loads(m["Body"])["eventId"] for m in drain("notifications")] == [event["eventId"]]
+
+
+def test_a_publisher_that_saw_a_failure_makes_sure_the_subscription_exists(quiet_queues):
+    """A topic made again by another process (moto restarted empty) may not have its subscription yet:
+    what is published to it reaches no one. After a failure a publisher checks topic and subscription
+    first, and makes what is missing."""
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    sns = aws.client("sns")
+    arn = aws.topic_arn()
+    for subscription in sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]:
+        sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+    try:
+        aws.request_topic_check()
+        assert outbox.event_publish(event_id=event["eventId"]) is True
+        assert [json.loads(m["Body"])["eventId"] for m in drain("notifications")] == [event["eventId"]]
+        assert len(sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"]) == 1
+    finally:
+        aws.ensure_topic_and_subscription(aws.notifications_queue_url(), lambda *_: None)
+
+
+def test_sweep_publishes_an_event_whose_first_publish_failed(quiet_queues, monkeypatch):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    sns = aws.client("sns")
+    real_publish = sns.publish
+    failures = []
+
+    def failing_once(**kwargs):
+        failures.append(kwargs)
+        if len(failures) == 1:
+            raise EndpointConnectionError(endpoint_url="http://sns")
+        return real_publish(**kwargs)
+
+    monkeypatch.setattr(sns, "publish", failing_once)
+    monkeypatch.setattr(outbox, "sns_breaker", outbox._Breaker())
+    # The relay gives up at once and leaves the event to the sweep; for a while it does not call SNS.
+    assert outbox.event_publish(event_id=event["eventId"]) is False
+    assert outbox.event_publish(event_id=event["eventId"]) is False
+    assert len(failures) == 1
+    assert drain("notifications") == []
+    later = Event.get(event["eventId"]).occurred_at + timedelta(minutes=1)
+    assert outbox.events_publish_pending(now=later) == 1
+    assert outbox.events_publish_pending(now=later) == 0
+    assert [json.loads(m["Body"])["eventId"] for m in drain("notifications")] == [event["eventId"]]
+
+
+def test_processing_schedules_once(quiet_queues):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    assert services.appointment_process(appointment_id="a-1") == "scheduled"
+    assert services.appointment_process(appointment_id="a-1") == "already scheduled"
+    assert quiet_queues.get("/appointments/a-1").json()["state"] == "scheduled"
+    assert [e["eventType"] for e in events_of("a-1")] == ["appointment.pending", "appointment.scheduled"]
+
+
+def test_stale_pending_appointments_are_enqueued_again(quiet_queues):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    drain("appointments-cl")
+    assert services.appointments_requeue_stale(older_than=timedelta(minutes=1)) == 0  # too fresh
+    assert services.appointments_requeue_stale(older_than=timedelta(seconds=-5)) == 1
+    assert task_names(drain("appointments-cl")) == ["appointments.process"]
+    assert Appointment.get("a-1").requeues == 1
+    # At most MAX_REQUEUES times, then it is left to a person.
+    for _ in range(10):
+        services.appointments_requeue_stale(older_than=timedelta(seconds=-5))
+    assert Appointment.get("a-1").requeues == pipeline.MAX_REQUEUES + 1
+    assert task_names(drain("appointments-cl")) == ["appointments.process"] * (pipeline.MAX_REQUEUES - 1)
+    services.appointment_process(appointment_id="a-1")
+    assert services.appointments_requeue_stale(older_than=timedelta(seconds=-5)) == 0
+
+
+def test_reminders_once_per_offset_none_when_cancelled(quiet_queues):
+    at = next_local(MONDAY, "10:00")
+    for appointment_id, clock in (("a-1", "10:00"), ("a-2", "11:00")):
+        assert book(quiet_queues, at=next_local(MONDAY, clock), appointmentId=appointment_id).status_code == 201
+        services.appointment_process(appointment_id=appointment_id)
+    assert Appointment.get("a-1").next_reminder_at == at - timedelta(minutes=1440)
+    assert quiet_queues.delete("/appointments/a-2").status_code == 204
+
+    def reminders(appointment_id):
+        return [e for e in events_of(appointment_id) if e["eventType"] == "appointment.reminder"]
+
+    assert services.reminders_send_due(now=at - timedelta(days=2)) == 0
+    assert services.reminders_send_due(now=at - timedelta(minutes=1439)) == 1
+    assert services.reminders_send_due(now=at - timedelta(minutes=1400)) == 0  # each offset once
+    assert services.reminders_send_due(now=at - timedelta(minutes=119)) == 1
+    assert services.reminders_send_due(now=at - timedelta(minutes=60)) == 0
+    assert len(reminders("a-1")) == 2
+    assert reminders("a-2") == []
+    assert Appointment.get("a-1").reminder_key is None
+
+
+def test_notifications_are_sent_once_in_the_doctors_zone(quiet_queues, email):
+    assert quiet_queues.patch("/doctors/doctor001", {"email": "lorea@example.com"}, format="json").status_code == 200
+    at = next_local(MONDAY, "10:00")
+    assert book(quiet_queues, at=at, appointmentId="a-1").status_code == 201
+    services.appointment_process(appointment_id="a-1")
+    scheduled = events_of("a-1")[-1]
+    assert notification_handle(event=scheduled) == 2
+    assert notification_handle(event=scheduled) == 0  # the same event again
+    assert sorted(message.to[0] for message in email) == ["0315@example.com", "lorea@example.com"]
+    assert all(f"{at:%A %d %B %Y at 10:00} (America/Santiago)" in message.body for message in email)
+
+
+def test_consume_events_deletes_handled_messages_and_dedups_sns_redelivery(quiet_queues, email):
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    outbox.event_publish(event_id=event["eventId"])
+    aws.client("sns").publish(TopicArn=aws.topic_arn(), Message=json.dumps(event))  # SNS delivers twice
+    call_command("consume_events", once=True, wait=1, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("consume_events", once=True, wait=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert [message.to for message in email] == [["0315@example.com"]]
+    assert drain("notifications") == []
+
+
+def test_a_failing_notification_stays_on_the_queue(quiet_queues, email, monkeypatch):
+    import time
+
+    from appointments import notifications
+
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name("notifications"))["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "2"})
+    try:
+        assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+        (event,) = events_of("a-1")
+        outbox.event_publish(event_id=event["eventId"])
+        monkeypatch.setattr(notifications, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("SMTP down")))
+        call_command("consume_events", once=True, wait=1, stdout=open("/dev/null", "w"))  # noqa: SIM115
+        monkeypatch.undo()
+        names = ["ApproximateNumberOfMessagesNotVisible"]
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"][names[0]] == "1"
+        time.sleep(2.1)
+        assert [json.loads(m["Body"])["eventId"] for m in drain("notifications")] == [event["eventId"]]
+    finally:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "300"})
+    assert notification_handle(event=event) == 1  # nothing was recorded as sent: a redelivery sends it
+
+
+def test_redrive_moves_dead_letters_back(quiet_queues):
+    sqs = aws.client("sqs")
+    name = aws.queue_name("appointments-cl")
+    dlq = sqs.get_queue_url(QueueName=aws.dead_letter_name(name))["QueueUrl"]
+    sqs.send_message(QueueUrl=dlq, MessageBody="dead letter")
+    out = __import__("io").StringIO()
+    call_command("redrive", queue=["appointments-cl"], stdout=out)
+    assert "1 message(s) moved back" in out.getvalue()
+    assert [m["Body"] for m in drain("appointments-cl")] == ["dead letter"]
+
+
+def test_routing_declares_the_country_queue_with_its_dead_letter_queue(aws_stack):
+    from scheduler.celery import app
+    from scheduler.messaging.workers import route_task
+
+    route = route_task("appointments.process", (), {"appointment_id": "x", "country_code": "AR"}, {})
+    assert route == {"queue": "appointments-ar"}
+    name = aws.queue_name("appointments-ar")
+    url = app.conf.broker_transport_options["predefined_queues"][name]["url"]
+    sqs = aws.client("sqs")
+    policy = json.loads(
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+    )
+    assert policy["deadLetterTargetArn"].endswith(f"{name}-dlq")
+    assert route_task("appointments.publish_event", (), {"event_id": "e"}, {}) is None  # the default queue
+    assert aws.queue_name("default") in app.conf.broker_transport_options["predefined_queues"]
+
+
+def test_a_notification_that_keeps_failing_ends_in_the_dead_letter_queue(quiet_queues, email, monkeypatch):
+    import time
+
+    from appointments import notifications
+
+    sqs = aws.client("sqs")
+    name = aws.queue_name("notifications")
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    dlq = sqs.get_queue_url(QueueName=aws.dead_letter_name(name))["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "1"})
+    try:
+        assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+        (event,) = events_of("a-1")
+        outbox.event_publish(event_id=event["eventId"])
+        monkeypatch.setattr(notifications, "send_mail", lambda *a, **k: (_ for _ in ()).throw(OSError("SMTP down")))
+        for _ in range(8):  # five receives, then SQS moves it aside
+            call_command("consume_events", once=True, wait=1, stdout=open("/dev/null", "w"))  # noqa: SIM115
+            time.sleep(1.1)
+        dead = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        assert [json.loads(m["Body"])["eventId"] for m in dead] == [event["eventId"]]
+        assert email == []
+    finally:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "300"})
+        drain("notifications")
+
+
+def test_a_redelivery_sends_only_what_did_not_go_out(quiet_queues, email, monkeypatch):
+    from appointments import notifications
+
+    assert quiet_queues.patch("/doctors/doctor001", {"email": "lorea@example.com"}, format="json").status_code == 200
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    (event,) = events_of("a-1")
+    real_send = notifications.send_mail
+
+    def doctor_mailbox_down(subject, text, sender, recipients):
+        if recipients == ["lorea@example.com"]:
+            raise OSError("mailbox server down")
+        return real_send(subject, text, sender, recipients)
+
+    monkeypatch.setattr(notifications, "send_mail", doctor_mailbox_down)
+    with pytest.raises(OSError):
+        notification_handle(event=event)
+    monkeypatch.undo()
+    assert notification_handle(event=event) == 1  # only the doctor's, this time
+    assert sorted(message.to[0] for message in email) == ["0315@example.com", "lorea@example.com"]
+
+
+def test_a_reminder_for_a_cancelled_appointment_is_not_sent(quiet_queues, email):
+    at = next_local(MONDAY, "10:00")
+    assert book(quiet_queues, at=at, appointmentId="a-1").status_code == 201
+    services.appointment_process(appointment_id="a-1")
+    assert services.reminders_send_due(now=at - timedelta(minutes=1439)) == 1
+    reminder = [e for e in events_of("a-1") if e["eventType"] == "appointment.reminder"][0]
+    assert quiet_queues.delete("/appointments/a-1").status_code == 204  # cancelled before delivery
+    assert notification_handle(event=reminder) == 0
+    assert email == []
+
+
+def test_processing_runs_again_when_the_appointment_changed_meanwhile(quiet_queues, monkeypatch):
+    from appointments import processors
+
+    at = next_local(MONDAY, "10:00")
+    assert book(quiet_queues, at=at, appointmentId="a-1").status_code == 201
+    seen = []
+
+    def processor(appointment, country):
+        seen.append(appointment.appointment_date)
+        if len(seen) == 1:  # the patient moves it while the country's checks run
+            services.appointment_update(
+                appointment_id="a-1", changes={"appointment_date": at + timedelta(hours=1)}, if_match=None
+            )
+
+    monkeypatch.setitem(processors._registry, "CL", processor)
+    assert services.appointment_process(appointment_id="a-1") == "scheduled"
+    assert seen == [at, at + timedelta(hours=1)]  # checked again on the new time

@@ -1,0 +1,222 @@
+"""Per-country processing at the scale users reach: one worker, started as `make run` starts it
+(prefork, `--all-countries`, the production polling settings), consuming 60 country queues on moto
+server. pending → scheduled is measured from the appointment's own timestamps (createdAt at booking,
+updatedAt when scheduled); these are functional guarantees, not benchmark figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from rest_framework.test import APIClient
+
+from appointments.models import SCHEDULED, Appointment, Event
+from appointments.tasks import process_appointment, publish_pending_events, requeue_stale_pending, send_due_reminders
+from countries.reference import country_names, principal_zone
+from scheduler.db import utcnow
+from scheduler.messaging import aws
+from scheduler.messaging.workers import PERIODIC_QUEUE
+from tests.helpers import PASSWORD, anchor_monday, clear_tables
+from tests.stack import CeleryWorker
+from tests.system.faults import SwitchableProxy
+
+COUNTRIES = 60
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+# Countries other tests use: a queue this module's worker consumed can still be long-polled by SQS for
+# up to a wait time after the worker stops, and would take those tests' messages.
+OTHER_TESTS = {"CL", "US", "PE", "UY", "AR", "ES"}
+
+
+def codes(count: int, skip: int = 0) -> list[str]:
+    usable = [code for code in sorted(country_names()) if principal_zone(code) and code not in OTHER_TESTS]
+    return usable[skip : skip + count]
+
+
+class Stack:
+    """Countries, each with a doctor working every day and a patient, and one worker on them all."""
+
+    def __init__(self) -> None:
+        from accounts import services
+
+        services.user_create(username="scale-admin", password=PASSWORD, role="admin")
+        self.api = APIClient()
+        token = self.api.post("/auth/token", {"username": "scale-admin", "password": PASSWORD}, format="json")
+        self.api.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['token']}")
+        self.zones: dict[str, str] = {}
+        self.slot = 0
+
+    def add_country(self, code: str) -> None:
+        body = {"countryId": f"c-{code}", "name": code, "code": code, "minNoticeMinutes": 5}
+        assert self.api.post("/countries", body, format="json").status_code == 201
+        doctor = {
+            "doctorId": f"d-{code}",
+            "name": f"Dr. {code}",
+            "speciality": "GP",
+            "countryId": f"c-{code}",
+            "availableTimes": [f"{day} 00:00-23:55" for day in DAYS],
+            "slotMinutes": 5,
+        }
+        assert self.api.post("/doctors", doctor, format="json").status_code == 201, code
+        patient = {"patientId": f"p-{code}", "name": f"Patient {code}", "countryId": f"c-{code}"}
+        assert self.api.post("/patients", patient, format="json").status_code == 201
+        self.zones[code] = principal_zone(code)
+
+    def book(self, code: str) -> str:
+        """A booking in the test week on the doctor's 5-minute grid (a new time each call)."""
+        self.slot += 1
+        zone = ZoneInfo(self.zones[code])
+        day = anchor_monday() + timedelta(days=self.slot // 200)
+        local = datetime(day.year, day.month, day.day, 1, 0, tzinfo=zone) + timedelta(minutes=5 * (self.slot % 200))
+        body = {"patientId": f"p-{code}", "doctorId": f"d-{code}", "appointmentDate": local.isoformat()}
+        response = self.api.post("/appointments", body, format="json")
+        assert response.status_code == 201, response.content
+        return response.json()["appointmentId"]
+
+
+@pytest.fixture(scope="module")
+def stack(aws_stack):
+    """60 countries; the countries worker and the sweeper worker as the Procfile runs them, both
+    reaching SNS through a proxy the outage test switches off."""
+    clear_tables()  # only this module's countries: the worker consumes every country's queue
+    stack = Stack()
+    for code in codes(COUNTRIES):
+        stack.add_country(code)
+    stack.sns = SwitchableProxy(urlsplit(os.environ["AWS_ENDPOINT_URL_SNS"]).port)
+    env = {"AWS_ENDPOINT_URL_SNS": stack.sns.url}
+    # As the Procfile runs them, with the settings a user gets (no test overrides).
+    stack.worker = CeleryWorker("countries", ["--queues", "default", "--all-countries", "--concurrency", "2"], env=env)
+    stack.sweeper = CeleryWorker("sweeper", ["--queues", PERIODIC_QUEUE, "--concurrency", "1"], env=env)
+    yield stack
+    for worker in (stack.worker, stack.sweeper):
+        worker.stop()
+    stack.sns.close()
+
+
+def latencies(appointment_ids: list[str], timeout: float) -> list[float]:
+    """Seconds from booking to scheduled for each appointment, once all are scheduled."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = list(Appointment.batch_get(appointment_ids))
+        if all(item.state == SCHEDULED for item in items) and len(items) == len(appointment_ids):
+            return [(item.updated_at - item.created_at).total_seconds() for item in items]
+        waiting = [item.appointment_id for item in items if item.state != SCHEDULED]
+        assert time.monotonic() < deadline, f"not scheduled after {timeout}s: {waiting[:10]}"
+        time.sleep(0.25)
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+def test_sixty_countries_are_each_scheduled_within_seconds(stack):
+    log = stack.worker.log.read_text()
+    assert "SQS: " in log and "connections for 61 queues" in log  # one per queue, sized at start
+    country_codes = codes(COUNTRIES)
+    booked = []
+    for index in range(100):
+        booked.append(stack.book(country_codes[(index * 7) % COUNTRIES]))  # spread over every country
+        time.sleep(0.05)
+    seconds = latencies(booked, timeout=60)
+    assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
+    assert max(seconds) <= 5.0, sorted(seconds)[-10:]
+
+
+def test_a_country_created_while_running_is_served_within_twelve_seconds(stack):
+    (code,) = codes(1, skip=COUNTRIES)
+    stack.add_country(code)
+    began = utcnow()
+    (seconds,) = latencies([stack.book(code)], timeout=30)
+    assert seconds <= 12.0
+    assert (utcnow() - began).total_seconds() <= 15
+
+
+def test_a_surge_in_one_country_does_not_delay_the_others_in_the_same_worker(stack):
+    surge_code, *others = codes(COUNTRIES)
+    for index in range(500):  # tasks the worker must take one by one (their appointments do not exist)
+        process_appointment.apply_async(kwargs={"appointment_id": f"surge-{index}", "country_code": surge_code})
+    booked = []
+    for index in range(40):
+        booked.append(stack.book(others[(index * 11) % len(others)]))
+        time.sleep(0.05)
+    seconds = latencies(booked, timeout=60)
+    assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name(f"appointments-{surge_code.lower()}"))["QueueUrl"]
+    waiting = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    # The surge was still being worked through while the others were served.
+    assert int(waiting["Attributes"]["ApproximateNumberOfMessages"]) > 0 or "surge-499" in stack.worker.log.read_text()
+    sqs.purge_queue(QueueUrl=url)  # what is left of it would hold up that country in the next tests
+
+
+def purge_country_queue(code: str) -> None:
+    sqs = aws.client("sqs")
+    sqs.purge_queue(QueueUrl=sqs.get_queue_url(QueueName=aws.queue_name(f"appointments-{code.lower()}"))["QueueUrl"])
+
+
+def test_the_sweeps_run_on_their_own_worker_during_a_surge(stack):
+    surge_code = codes(2)[1]  # not the previous test's (SQS purges a queue at most once a minute)
+    for index in range(300):
+        process_appointment.apply_async(kwargs={"appointment_id": f"surge-b-{index}", "country_code": surge_code})
+    sent = []
+    for task in (publish_pending_events, requeue_stale_pending, send_due_reminders):
+        # As beat sends them: to the periodic queue, expiring before the next run is due.
+        sent.append(task.apply_async(queue=PERIODIC_QUEUE, expires=25).id)
+    deadline = time.monotonic() + 15
+    while not all(f"[{task_id}] succeeded" in stack.sweeper.log.read_text() for task_id in sent):
+        assert time.monotonic() < deadline, stack.sweeper.log.read_text()[-3000:]
+        time.sleep(0.2)
+    logs = stack.sweeper.log.read_text() + stack.worker.log.read_text()
+    assert "Discarding revoked task" not in logs
+    purge_country_queue(surge_code)
+
+
+def test_an_sns_outage_neither_delays_processing_nor_loses_an_event(stack):
+    sqs, sns = aws.client("sqs"), aws.client("sns")
+    probe = sqs.create_queue(QueueName=aws.queue_name("sns-probe"))["QueueUrl"]
+    probe_arn = sqs.get_queue_attributes(QueueUrl=probe, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(
+        TopicArn=aws.topic_arn(), Protocol="sqs", Endpoint=probe_arn, Attributes={"RawMessageDelivery": "true"}
+    )["SubscriptionArn"]
+    try:
+        stack.sns.set_up(False)
+        booked = []
+        for index in range(30):
+            booked.append(stack.book(codes(COUNTRIES)[(index * 13) % COUNTRIES]))
+            time.sleep(0.05)
+        seconds = latencies(booked, timeout=60)
+        assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
+        mine = [e for e in Event.scan() if json_of(e)["appointment"]["appointmentId"] in booked]
+        assert len(mine) == 60 and all(e.unpublished_key for e in mine)  # nothing reached SNS
+
+        stack.sns.set_up(True)
+        time.sleep(11)  # the sweep leaves events younger than its grace period to the relay
+        publish_pending_events.apply_async(queue=PERIODIC_QUEUE)  # what beat sends every 30 s
+        deadline = time.monotonic() + 60
+        while any(Event.get(e.event_id).unpublished_key for e in mine):
+            assert time.monotonic() < deadline, "events still unpublished after SNS came back"
+            time.sleep(0.5)
+        delivered = []
+        while batch := sqs.receive_message(QueueUrl=probe, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages"):
+            delivered += [json.loads(message["Body"])["eventId"] for message in batch]
+            sqs.delete_message_batch(
+                QueueUrl=probe,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+            )
+        ids = {e.event_id for e in mine}
+        assert sorted(i for i in delivered if i in ids) == sorted(ids)  # each exactly once
+    finally:
+        stack.sns.set_up(True)
+        sns.unsubscribe(SubscriptionArn=subscription)  # before deleting its queue (moto)
+        sqs.delete_queue(QueueUrl=probe)
+
+
+def json_of(event) -> dict:
+    return json.loads(event.body)
