@@ -116,7 +116,7 @@ def connections_needed(queue_count: int) -> int:
 class SqsConnections(bootsteps.StartStopStep):
     """Before any queue is polled, give the worker's event loop an HTTP client with enough
     connections. This sets kombu's `hub._current_http_client` (private: kombu is pinned, and
-    tests/appointments/test_many_countries.py checks the assumption), the client kombu's
+    tests/system/test_many_countries.py checks the assumption), the client kombu's
     `get_client()` hands to every SQS connection of the worker."""
 
     requires = ("celery.worker.components:Hub",)
