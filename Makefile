@@ -77,12 +77,14 @@ bench-countries: install
 capacity: install
 	$(BIN)/python bench/capacity.py $(ARGS)
 
-# Style, format, and which way imports point (the contracts in pyproject.toml: no cycles, the platform
-# never imports an app or the project).
+# Style, format, which way imports point (the contracts in pyproject.toml: no cycles, the platform
+# never imports an app or the project), and types of the DynamoDB layer and the apps' services and
+# selectors (mypy's files in pyproject.toml; STAGE=test lets the settings import without secrets).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	STAGE=test $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .

@@ -7,6 +7,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -64,8 +65,8 @@ def linked_country(*, doctor_id: str | None, patient_id: str | None) -> str | No
     """The country of the doctor or patient a user is linked to (staff may only link their own)."""
     if not (doctor_id or patient_id):
         return None  # nothing linked: creating the user says which link it needs
-    model, key = (Doctor, doctor_id) if doctor_id else (Patient, patient_id)
-    (found,) = batch_get([(model, key)])
+    model: type[Doctor | Patient] = Doctor if doctor_id else Patient
+    (found,) = batch_get([(model, doctor_id or patient_id)])
     return found.country_id if found else None
 
 
@@ -206,6 +207,7 @@ def token_login(*, username: str, password: str, client_address: str) -> IssuedT
             actor=_failed_actor(username if user else "unknown"),
         )
         raise AuthenticationFailed(BAD_CREDENTIALS)
+    assert user is not None  # ok is False without a user
     _give_back_attempt(keys)  # a good password is not a failure
     return _issue(user)
 
@@ -253,7 +255,7 @@ def _reserve_attempt(keys: list[tuple[str, int, int]]) -> None:
                 LoginFailures(key),
                 _counter_actions(window_end, 1),
                 condition=LoginFailures.failures.does_not_exist() | (LoginFailures.failures < limit),
-                on_fail=lambda key=key, window_end=window_end: _throttled(key, window_end),
+                on_fail=partial(_throttled, key, window_end),
             )
 
     run_transaction(build, default_conflict=lambda: _throttled(keys[0][0], keys[0][2]))

@@ -83,7 +83,8 @@ class Appointment(RecordModel):
     state = UnicodeAttribute()
     reason = EncryptedUnicodeAttribute(null=True)  # may say something about the patient's health
     # The lock items this appointment holds in the slots table (freed on cancel and reschedule).
-    lock_keys = ListAttribute(of=UnicodeAttribute, attr_name="lockKeys", default=list)
+    # PynamoDB types `of` as the element's Python type, not its attribute class (PynamoDB issue #1246).
+    lock_keys = ListAttribute[str](of=UnicodeAttribute, attr_name="lockKeys", default=list)  # type: ignore[arg-type]
     pending_key = UnicodeAttribute(null=True, attr_name="pendingKey")
     next_reminder_at = UTCDateTimeAttribute(null=True, attr_name="nextReminderAt")
     # How often the pending sweep enqueued it again (an enqueue lost after commit, or a stuck task).

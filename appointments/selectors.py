@@ -5,11 +5,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from pynamodb.expressions.condition import Condition
 
 from appointments import timegrid
 from appointments.models import ACTIVE_STATES, Appointment, country_day_kind
 from countries.selectors import country_policy
-from doctors.selectors import doctor_get
+from doctors.selectors import doctor_get, doctor_slot_minutes
 from scheduler.db import (
     Page,
     decode_cursor,
@@ -60,12 +61,12 @@ def appointment_list(
         (patient_id, Appointment.by_patient, Appointment.patient_id),
     ]
     given = [key for key in keys if key[0]]
-    filters = [attribute == value for value, _, attribute in given[1:]]
+    filters: list[Condition] = [attribute == value for value, _, attribute in given[1:]]
     if country_id:
         filters.append(Appointment.country_id == country_id)
     if state:
         filters.append(Appointment.state == state)
-    when = None
+    when: Condition | None = None
     if start and end:
         when = Appointment.appointment_date.between(start, end)
     elif start:
@@ -186,7 +187,9 @@ def _day_range(day: date, start: datetime, end: datetime):
     return Appointment.appointment_date.between(lower, upper)
 
 
-def _read_shard(key: str, after: dict | None, condition, state: str | None, room: int) -> tuple[list[dict], dict]:
+def _read_shard(
+    key: str, after: dict | None, condition, state: str | None, room: int
+) -> tuple[list[dict], dict | None]:
     """One Query of one shard: at most `room` raw items from `after` on, and its LastEvaluatedKey."""
     return query_page(
         Appointment.by_country_day.query,
@@ -286,7 +289,7 @@ def doctor_availability(*, doctor_id: str, first_day: date, last_day: date) -> d
     slots = [
         {"start": timegrid.iso_z(start), "end": timegrid.iso_z(end)}
         for start, end in timegrid.grid_slots(
-            windows, slot_minutes=doctor.slot_minutes, zone=zone, first_day=first_day, last_day=last_day
+            windows, slot_minutes=doctor_slot_minutes(doctor), zone=zone, first_day=first_day, last_day=last_day
         )
         if earliest <= start <= latest and not any(timegrid.overlaps(start, end, b0, b1) for b0, b1 in busy)
     ]

@@ -36,7 +36,8 @@ class Country(RecordModel):
     min_notice_minutes = NumberAttribute(attr_name="minNoticeMinutes", default=60)
     max_advance_days = NumberAttribute(attr_name="maxAdvanceDays", default=180)
     cancellation_cutoff_minutes = NumberAttribute(attr_name="cancellationCutoffMinutes", default=0)
-    reminder_offsets_minutes = ListAttribute(of=NumberAttribute, attr_name="reminderOffsetsMinutes")
+    # PynamoDB types `of` as the element's Python type, not its attribute class (PynamoDB issue #1246).
+    reminder_offsets_minutes = ListAttribute[float](of=NumberAttribute, attr_name="reminderOffsetsMinutes")  # type: ignore[arg-type]
     list_key = UnicodeAttribute(attr_name="listKey", default=COUNTRY_LIST_KEY)
 
     by_code = CodeIndex()

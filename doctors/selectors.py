@@ -15,8 +15,10 @@ def doctor_list(
 ) -> Page:
     """One Query on byCountry per page; without a country, the admin listing (a paginated Scan).
     A speciality filter can make a page shorter than `limit`; follow `next` for the rest."""
-    condition = Doctor.speciality_key == speciality.strip().lower() if speciality else None
-    scope = f"speciality:{condition is not None and speciality.strip().lower()}"
+    wanted = speciality.strip().lower() if speciality else None
+    condition = Doctor.speciality_key == wanted if wanted is not None else None
+    # The scope as cursors already given carry it: "False" without a speciality.
+    scope = f"speciality:{wanted is not None and wanted}"
     if country_id:
         return paginate(
             Doctor.by_country.query,
@@ -27,6 +29,13 @@ def doctor_list(
             scope=f"country:{country_id}|{scope}",
         )
     return paginate(Doctor.scan, filter_condition=condition, limit=limit, cursor=cursor, scope=f"all|{scope}")
+
+
+def doctor_slot_minutes(doctor: Doctor) -> int:
+    """The doctor's slot length. A NumberAttribute is a float to PynamoDB's types; slotMinutes is only
+    ever written from an integer (the serializer's IntegerField, doctor_create's int) and whole numbers
+    load as int, so int() returns the value unchanged."""
+    return int(doctor.slot_minutes)
 
 
 def doctor_exists_in_country(*, country_id: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from appointments import outbox, timegrid
@@ -19,6 +20,7 @@ from appointments.signals import announce
 from countries.models import Country
 from countries.selectors import country_policy
 from doctors.models import Doctor
+from doctors.selectors import doctor_slot_minutes
 from patients.models import Patient
 from scheduler.db import Transaction, batch_get, new_id, run_transaction, utcnow
 from scheduler.exceptions import ApplicationError, Conflict, InvalidInput
@@ -62,7 +64,7 @@ def check_time(*, doctor: Doctor, country: Country, start: datetime, duration_mi
         raise InvalidInput("durationMinutes", f"An appointment lasts at most {MAX_DURATION_MINUTES} minutes.")
     windows = timegrid.stored_windows(doctor.available_times)
     problem = timegrid.schedule_problem(
-        start, duration_minutes, windows, slot_minutes=doctor.slot_minutes, zone=ZoneInfo(doctor.time_zone)
+        start, duration_minutes, windows, slot_minutes=doctor_slot_minutes(doctor), zone=ZoneInfo(doctor.time_zone)
     )
     if problem:
         raise InvalidInput("appointmentDate", problem)
@@ -117,10 +119,13 @@ def appointment_create(
         "country_id": country_id,
         "reason": reason,
     }
-    keys: list = [(Doctor, doctor_id), (Patient, patient_id)]
+    keys: list[tuple[type[Doctor | Patient | Appointment], str]] = [(Doctor, doctor_id), (Patient, patient_id)]
     if appointment_id:
         keys.append((Appointment, appointment_id))
-    doctor, patient, *existing = batch_get(keys)
+    found = batch_get(keys)
+    # batch_get gives each key's item, of that key's model, in the keys' order.
+    doctor, patient = cast("Doctor | None", found[0]), cast("Patient | None", found[1])
+    existing = cast("list[Appointment | None]", found[2:])
     if check_parties is not None:
         check_parties(doctor, patient)
     if existing and existing[0] is not None:
@@ -134,7 +139,7 @@ def appointment_create(
             "countryId", f"Doctor '{doctor_id}' practises in country '{doctor.country_id}', not '{country_id}'."
         )
     country = country_policy(country_id=doctor.country_id)
-    duration = duration_minutes or doctor.slot_minutes
+    duration = duration_minutes or doctor_slot_minutes(doctor)
     check_time(doctor=doctor, country=country, start=appointment_date, duration_minutes=duration, now=utcnow())
 
     appointment = Appointment(

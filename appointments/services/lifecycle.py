@@ -3,6 +3,7 @@ each saved with its outbox event and the lock items it frees and takes in one tr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from appointments import outbox, timegrid
@@ -57,8 +58,8 @@ def commit_change(
     if_match: int | None,
     *,
     event_type: str | None,
-    free: list[str] = (),
-    take: list[str] = (),
+    free: Sequence[str] = (),
+    take: Sequence[str] = (),
 ) -> Event | None:
     """Save the changed appointment, conditional on the state and version it was read with, with its
     outbox event and the lock items it frees and takes, in one transaction; then announce it."""
@@ -156,7 +157,9 @@ def appointment_reschedule(
     (doctor,) = batch_get([(Doctor, appointment.doctor_id)])
     if doctor is None:
         raise Conflict(f"Doctor '{appointment.doctor_id}' no longer exists.")
-    duration = duration_minutes or appointment.duration_minutes
+    # A NumberAttribute is a float to PynamoDB's types; durationMinutes is only ever written from an
+    # integer (the serializers' IntegerField), and whole numbers load as int, so int() changes nothing.
+    duration = duration_minutes or int(appointment.duration_minutes)
     country = country_policy(country_id=appointment.country_id)
     check_time(doctor=doctor, country=country, start=appointment_date, duration_minutes=duration, now=now)
     old_keys = set(appointment.lock_keys or [])

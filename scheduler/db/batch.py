@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from pynamodb.models import Model
 
 from scheduler.db.models import connection
 from scheduler.exceptions import ServiceUnavailable
+
+M = TypeVar("M", bound=Model)
 
 
 def scan_raw(table_name: str, *, page_size: int | None = None, **kwargs: Any) -> Iterator[dict]:
@@ -28,9 +30,11 @@ def scan_raw(table_name: str, *, page_size: int | None = None, **kwargs: Any) ->
         yield from page.get("Items", [])
 
 
-def batch_get(keys: list[tuple[type[Model], Any]]) -> list[Model | None]:
+def batch_get(keys: Sequence[tuple[type[M], Any]]) -> list[M | None]:
     """Read one item from each of several tables in one BatchGetItem (strongly consistent);
-    None where an item does not exist. Unprocessed keys, if DynamoDB returns any, are asked again."""
+    None where an item does not exist. Unprocessed keys, if DynamoDB returns any, are asked again.
+    Each key's item is of its key's model: keys of one model give that model back; a caller mixing
+    models gets their common base and casts each position to its key's model."""
     request: dict[str, dict] = {}
     hash_names: dict[str, str] = {}
     for model_cls, hash_key in keys:
@@ -42,7 +46,7 @@ def batch_get(keys: list[tuple[type[Model], Any]]) -> list[Model | None]:
     for table_name, items in batch_get_raw(request).items():
         for item in items:
             found[(table_name, json.dumps(item[hash_names[table_name]], sort_keys=True))] = item
-    results: list[Model | None] = []
+    results: list[M | None] = []
     for model_cls, hash_key in keys:
         attribute = model_cls._hash_key_attribute()
         key = json.dumps({attribute.attr_type: attribute.serialize(hash_key)}, sort_keys=True)

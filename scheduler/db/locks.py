@@ -13,7 +13,7 @@ class Lock(Model):
     event a consumer has handled (`event#<eventId>`).
     Writes put it with `attribute_not_exists` in the same transaction as the record that owns it."""
 
-    class Meta(table_meta("slots")):
+    class Meta(table_meta("slots")):  # type: ignore[misc]  # a Meta base built from settings at import
         pass
 
     slot_key = UnicodeAttribute(hash_key=True, attr_name="slotKey")

@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from django.conf import settings
 from pynamodb.attributes import UTCDateTimeAttribute, VersionAttribute
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
 
 from scheduler.db.clock import utcnow
@@ -41,16 +41,18 @@ def _share_client(model: type[Model]) -> None:
     endpoint and DynamoDB service data, about 90 MB of an API process. One thread-safe client,
     made with the same host, region, timeouts and retries as the models' Meta, serves them all (a
     model whose Meta points elsewhere keeps its own)."""
-    own = model._get_connection.__func__
+    # mypy sees the bound classmethod as a plain callable, without the __func__ it has at runtime.
+    own = model._get_connection.__func__  # type: ignore[attr-defined]
 
-    def _get_connection(cls):
+    def _get_connection(cls: type[Model]) -> TableConnection:
         table = own(cls)
         mine, shared = table.connection, connection()
         if _client_settings(mine) == _client_settings(shared) and mine._client is not shared.client:
             mine._client = shared.client
         return table
 
-    model._get_connection = classmethod(_get_connection)
+    # Patching PynamoDB's private classmethod on the class: an assignment to a method mypy refuses.
+    model._get_connection = classmethod(_get_connection)  # type: ignore[method-assign, assignment]
 
 
 def _client_settings(conn: Connection) -> tuple:

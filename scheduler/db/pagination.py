@@ -4,13 +4,15 @@ pages of a listing merged over several sharded keys of one index."""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, TypeVar
 
 from django.core import signing
 from pynamodb.models import Model
+from pynamodb.pagination import ResultIterator
 
 from scheduler.db.sharding import in_parallel
 from scheduler.exceptions import InvalidInput
@@ -49,7 +51,9 @@ def decode_cursor(cursor: str | None, scope: str) -> dict | None:
     return payload["k"]
 
 
-def paginate(fetch: Callable[..., Iterable[M]], *, limit: int, cursor: str | None, scope: str, **kwargs: Any) -> Page:
+def paginate(
+    fetch: Callable[..., ResultIterator[M]], *, limit: int, cursor: str | None, scope: str, **kwargs: Any
+) -> Page:
     """Exactly one Query or Scan call: `fetch(**kwargs, page_size=limit, last_evaluated_key=...)`.
     With a filter the page may hold fewer than `limit` items (even none) and still have a `next`."""
     iterator = fetch(page_size=limit, last_evaluated_key=decode_cursor(cursor, scope), **kwargs)
@@ -148,8 +152,8 @@ def paginate_shards(
     live = [key for key in keys if positions.get(key, _FRESH) is not None]
     reads = in_parallel(
         [
-            lambda key=key: query_page(
-                query, key, after=positions.get(key), page_size=limit, scan_index_forward=not descending
+            partial(
+                query_page, query, key, after=positions.get(key), page_size=limit, scan_index_forward=not descending
             )
             for key in live
         ]

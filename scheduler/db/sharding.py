@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -47,10 +48,18 @@ def in_parallel(calls: list[Callable[[], T]]) -> list[T]:
     if len(calls) <= 1:
         return [call() for call in calls]
     with ThreadPoolExecutor(max_workers=min(len(calls), settings.SHARD_QUERY_THREADS)) as pool:
-        return list(pool.map(lambda call: call(), calls))
+        return list(pool.map(_call, calls))
+
+
+def _call(call: Callable[[], T]) -> T:
+    return call()
 
 
 def query_shards(query: Callable[[str], Iterable[M]], keys: list[str], *, order: Callable[[M], Any]) -> list[M]:
     """`query(key)` for every shard key, in parallel, merged in `order` (each shard comes oldest first)."""
-    per_shard = in_parallel([lambda key=key: list(query(key)) for key in keys])
+    per_shard = in_parallel([partial(_listed, query, key) for key in keys])
     return sorted((item for items in per_shard for item in items), key=order)
+
+
+def _listed(query: Callable[[str], Iterable[M]], key: str) -> list[M]:
+    return list(query(key))
