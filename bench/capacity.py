@@ -7,7 +7,8 @@ Limits: one partition key value takes at most 1,000 write units/s and 3,000 read
 and in a GSI alike, and a GSI that cannot keep up throttles the writes to its base table.
 
 What one booking makes, read from the code (appointments/services/, outbox.py, notifications.py,
-scheduler/db/transactions.py, scheduler/security/audit.py, scheduler/api/views.py) — and modelled per booking over its life:
+scheduler/db/transactions.py, scheduler/security/audit.py, scheduler/api/views.py) — and modelled per
+booking over its life:
 - API, POST /appointments: the token (GetItem, strong); one BatchGetItem (strong) of doctor, patient
   and, when the client sends its appointmentId (assumed: that is how retries stay idempotent), the
   appointment; the country from the 30 s per-process cache; one TransactWriteItems of the appointment,
