@@ -9,7 +9,7 @@ API_PORT ?= 8000
 DYNAMODB_PORT ?= 4200
 MOTO_PORT ?= 4566
 
-.PHONY: install run manage test test-fast lint format clean-data bench bench-countries capacity
+.PHONY: install run manage test test-fast test-days lint format clean-data bench bench-countries capacity
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is needed"; exit 1; }
@@ -56,14 +56,18 @@ manage: install .local/secrets.env
 
 # Every tier: tests/unit, tests/integration and tests/system. DynamoDB Local and moto server start
 # on free ports when the first test needs them (unless endpoints are given).
-test: install
+# Lint first (CI runs only this target, so the layering contracts and types are checked there too).
+test: lint
 	@bin/ensure-chromium
-	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The unit tier only: no emulator, no browser, seconds.
 test-fast: $(VENV)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# The unit and integration tiers as if on each day of a week and across two DST changes (faketime).
+test-days: install
+	bin/test-days $(PYTEST_ARGS)
 
 # Costs of booking, listing and availability as ratios against a plain GetItem, measured together.
 bench: install
