@@ -243,6 +243,7 @@ def test_a_failing_notification_stays_on_the_queue(quiet_queues, email, monkeypa
     assert notification_handle(event=event) == 1  # nothing was recorded as sent: a redelivery sends it
 
 
+@pytest.mark.sqs_clock
 def test_redrive_moves_dead_letters_back(quiet_queues):
     sqs = aws.client("sqs")
     name = aws.queue_name("appointments-cl")
@@ -271,6 +272,7 @@ def test_routing_declares_the_country_queue_with_its_dead_letter_queue(aws_stack
     assert aws.queue_name("default") in app.conf.broker_transport_options["predefined_queues"]
 
 
+@pytest.mark.sqs_clock
 def test_a_notification_that_keeps_failing_ends_in_the_dead_letter_queue(quiet_queues, email, monkeypatch):
     import time
 
