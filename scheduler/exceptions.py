@@ -10,7 +10,7 @@ from __future__ import annotations
 from rest_framework import status
 
 # Every `code` a `{"detail": ..., "code": ...}` body can carry, with its statuses and meaning:
-# the one list clients branch on. The OpenAPI schema's enum (scheduler/schema.py) and docs/errors.md
+# the one list clients branch on. The OpenAPI schema's enum (scheduler/api/schema.py) and docs/errors.md
 # are read from it; a code missing here is refused where it is raised.
 ERROR_CODES: dict[str, tuple[tuple[int, ...], str]] = {
     "invalid": ((400,), "Bad input that is not one field's fault (a field at fault gives `{field: [message]}`)."),

@@ -135,6 +135,16 @@ def transaction_connection() -> Connection:
 # TransactionConflict: another transaction touched one of the items; the whole write can be retried.
 TRANSACTION_ATTEMPTS = 4
 
+# Checks a layer above registers to refuse a transaction before it is sent; they add nothing to it
+# (scheduler.security.audit: a write a request announced carries its audit entry).
+_commit_checks: list[Callable[[Transaction], None]] = []
+
+
+def register_commit_check(check: Callable[[Transaction], None]) -> None:
+    """Once per process; a second registration of the same check adds nothing."""
+    if check not in _commit_checks:
+        _commit_checks.append(check)
+
 
 def run_transaction(build: Callable[[Transaction], None], *, default_conflict: Callable[[], Exception]) -> None:
     """Build and commit one transaction. A cancelled condition raises the error registered for
@@ -144,6 +154,8 @@ def run_transaction(build: Callable[[Transaction], None], *, default_conflict: C
     for attempt in range(TRANSACTION_ATTEMPTS):
         plan = Transaction()
         build(plan)
+        for check in _commit_checks:
+            check(plan)
         ops = plan._ordered()
         try:
             with TransactWrite(connection=transaction_connection()) as tx:

@@ -1,8 +1,9 @@
 """The audit trail: who did what to which record, when, with which outcome. Append-only.
 
 An entry holds ids, a role, an action and an outcome, never a name, e-mail, phone number, address or
-reason. A write's entry joins the write's own transaction (`run_transaction` adds it from the
-request's context), so a write is never committed unrecorded; a read's entry is written before the
+reason. A write's entry joins the write's own transaction: each service adds it (`join`), and a
+transaction that writes the announced kind of record without its entry is refused before it is sent
+(`require_entry`), so a write is never committed unrecorded; a read's entry is written before the
 response, and a read whose entry cannot be written is refused with 503.
 
 byObject is keyed by the record's id; the entries of a country's listing pages (and of the unfiltered
@@ -32,6 +33,7 @@ from scheduler.db import (
     paginate,
     paginate_shards,
     register,
+    register_commit_check,
     shard_key,
     shard_keys,
     table_meta,
@@ -180,6 +182,25 @@ def join(tx: Transaction) -> None:
     item = pending_write_entry(tx.records)
     if item is not None:
         tx.put(item, condition=AuditEntry.entry_id.does_not_exist())
+
+
+class UnauditedWrite(RuntimeError):
+    """A service wrote the record a request announced without `join`: a bug, refused (a 500)."""
+
+
+def require_entry(tx: Transaction) -> None:
+    """Refuse a transaction that writes the kind of record this request announced without an audit
+    entry (registered with the DynamoDB layer: it runs before every transaction is sent)."""
+    pending = _pending.get()
+    if pending is None or any(isinstance(item, AuditEntry) for item in tx.records):
+        return
+    if any(isinstance(item, pending.model) for item in tx.records):
+        raise UnauditedWrite(
+            f"A {pending.object_type} write without its audit entry: its service must call audit.join(tx)."
+        )
+
+
+register_commit_check(require_entry)
 
 
 def pending_write_entry(records: list[Model]) -> AuditEntry | None:

@@ -179,7 +179,8 @@ def test_a_raw_scan_finds_no_protected_value(world, model_name):
 
 def test_a_transaction_holds_only_the_items_its_service_added(empty_tables):
     """The audit entry is a visible part of a write: the DynamoDB layer adds nothing behind a
-    service's back, and `audit.join` adds exactly the announced write's entry."""
+    service's back, `audit.join` adds exactly the announced write's entry, and a write of the
+    announced kind that forgot it is refused before anything is sent."""
     from countries.models import Country
     from scheduler.security import audit
 
@@ -191,9 +192,9 @@ def test_a_transaction_holds_only_the_items_its_service_added(empty_tables):
         record.touch()
         return record
 
-    with audit.acting(actor, announced):
+    with audit.acting(actor, announced), pytest.raises(audit.UnauditedWrite):
         db.run_transaction(lambda tx: tx.put(country("901")), default_conflict=RuntimeError)
-    assert entries(object_id="901") == []
+    assert entries(object_id="901") == [] and Country.count("901") == 0
 
     def joined(country_id: str):
         def build(tx: db.Transaction) -> None:
