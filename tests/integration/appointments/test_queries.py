@@ -57,10 +57,10 @@ def test_from_and_to(clinic, agenda):
     bad = clinic.get(f"/appointments?doctorId=doctor001&from={z(end)}&to={z(start)}")
     assert bad.status_code == 400 and "to" in bad.json()
     assert clinic.get("/appointments?doctorId=doctor001&from=tomorrow").status_code == 400
-    # An unencoded "+" of an offset arrives as a space; it is read as the "+" it was.
-    local = (
-        agenda["a-4"].astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris")).strftime("%Y-%m-%dT%H:%M:%S+01:00")
-    )
+    # An unencoded "+" of an offset arrives as a space; it is read as the "+" it was. Paris's own
+    # offset of that day (+01:00 or +02:00): a fixed "+01:00" was an hour off in summer.
+    local = agenda["a-4"].astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris")).isoformat(timespec="seconds")
+    assert "+" in local
     assert ids(clinic.get(f"/appointments?doctorId=doctor001&from={local}")) == ["a-4"]
     assert clinic.get("/appointments?state=lost").status_code == 400
 
