@@ -1,16 +1,18 @@
-"""Restore an export (`export --out DIR`) into empty tables."""
+"""Restore a signed export (`export --out DIR`) into empty tables."""
 
 from django.core.management.base import BaseCommand, CommandError
 
 from scheduler.db import backup
+from scheduler.management.exports import signing_key
 from scheduler.progress import progress_bars
 
 
 class Command(BaseCommand):
     help = (
         "Import an export directory into this environment's tables (by logical name, so another prefix is fine). "
-        "Every file is read through and every table checked before anything is written. Tables must be empty, "
-        "or hold only what an earlier run of the same import put there: running it again is harmless."
+        "The manifest's signature (EXPORT_SIGNING_KEY) and every file's digest are checked, every file read "
+        "through and every table checked before anything is written. Tables must be empty, or hold only what an "
+        "earlier run of the same import put there: running it again is harmless."
     )
 
     def add_arguments(self, parser):
@@ -21,9 +23,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_progress: bool, **options):
         source = options["from"]
-
+        key = signing_key()
         try:
-            written = backup.import_tables(source, progress=progress_bars(self.stderr, disable=no_progress))
+            written = backup.import_tables(
+                source,
+                signing_key=key,
+                progress=progress_bars(self.stderr, disable=no_progress),
+            )
         except backup.BackupError as exc:
             raise CommandError(str(exc)) from None
         for name, count in written.items():
