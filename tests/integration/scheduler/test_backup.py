@@ -1,7 +1,7 @@
 """`export` and `import`: a round trip of real data restores every stored item byte for byte; import is
 idempotent, refuses tables holding other data, and names the file and line of a corrupt export.
 Exports are private (0600 files in a 0700 directory) and signed; import refuses an unsigned or
-altered one, (issue 17, finding 14).
+altered one, and records itself in the audit trail (issue 17, findings 14 and 10).
 Point-in-time recovery: bootstrap turns it on for AWS endpoints only."""
 
 import hashlib
@@ -397,6 +397,22 @@ def test_without_a_signing_key_export_and_import_refuse(empty_tables, tmp_path, 
     with pytest.raises(CommandError, match="EXPORT_SIGNING_KEY is not set"):
         export(tmp_path / "other") if command == "export" else import_(out)
     assert not (tmp_path / "other").exists()
+
+
+def test_import_records_what_it_wrote_in_the_audit_trail(world, tmp_path):
+    out = export(tmp_path / "backup")
+    counts = {name: len(items) for name, items in snapshot().items()}
+    clear_tables()
+    import_(out)
+    import_(out)  # a rerun is accepted beside the first run's entry, and records itself too
+
+    entries = [item for item in db.scan_raw(table_name("audit")) if is_imports_own_entry("audit", item)]
+    assert len(entries) == 2
+    for item in entries:
+        assert item["action"] == {"S": "import"} and item["outcome"] == {"S": "ok"}
+        assert item["objectType"] == {"S": "export"}
+        listed = dict(entry["S"].split(":") for entry in item["objectIds"]["L"])
+        assert {name: int(count) for name, count in listed.items()} == counts
 
 
 # --- Point-in-time recovery ------------------------------------------------------------------------
