@@ -25,7 +25,9 @@ $(DYNAMODB_LOCAL_JAR):
 
 install: $(VENV)/.installed $(DYNAMODB_LOCAL_JAR)
 
-# The local stage's keys (secret key, field encryption, e-mail index), made once and kept.
+# The local stage's keys (secret key, field encryption, e-mail index, export signing), made once and
+# kept; phony so that a file from an older version gets the keys it lacks (bin/local-secrets is quiet otherwise).
+.PHONY: .local/secrets.env
 .local/secrets.env:
 	@$(PYTHON) bin/local-secrets $@
 

@@ -49,7 +49,13 @@ class AvailableTimesField(serializers.Field):
 class BlockedPeriodSerializer(StrictSerializer):
     start = BoundedDateTimeField()
     end = BoundedDateTimeField()
-    reason = TextField(required=False, allow_null=True, allow_blank=True, max_length=200)
+    reason = TextField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=200,
+        help_text="Shown only to admins, staff of the doctor's country and the doctor itself.",
+    )
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:
@@ -75,7 +81,12 @@ class DoctorSerializer(RecordSerializer):
         max_length=64,
         help_text="IANA zone; default: the country's.",
     )
-    email = EmailAddressField(required=False, allow_null=True, help_text="Where the doctor is notified.")
+    email = EmailAddressField(
+        required=False,
+        allow_null=True,
+        help_text="Where the doctor is notified. Shown only to admins, staff of the doctor's country and the "
+        "doctor itself.",
+    )
     unavailable = BlockedPeriodSerializer(many=True, required=False, max_length=200)
 
     def validate_slotMinutes(self, value: int) -> int:

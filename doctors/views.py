@@ -14,6 +14,10 @@ class DoctorViewSet(RecordViewSet):
     access_kind = "doctor"
     role_actions = {ADMIN: ALL, STAFF: ALL, DOCTOR: frozenset({LIST, READ}), PATIENT: frozenset({LIST, READ})}
     directory = True  # every signed-in user may read every doctor
+    owner_fields = {DOCTOR: "doctor_id"}  # a doctor reads its own record whole (see private_fields)
+    # Contact details and why a period is blocked (often medical) are for those who may change the
+    # doctor and the doctor itself; patients and other doctors read the schedule, not the reasons.
+    private_fields = ("email", "unavailable.reason")
     record_model = Doctor
     serializer_class = DoctorSerializer
     list_params_class = DoctorListParams

@@ -23,8 +23,8 @@ IS_LOCAL = STAGE in LOCAL_STAGES
 DEBUG = env.bool("DEBUG", default=STAGE == "local")
 
 # --- Security ----------------------------------------------------------------------------------
-# `make run` keeps its generated keys (SECRET_KEY, FIELD_ENCRYPTION_KEYS, EMAIL_INDEX_KEY) in this file,
-# never committed; a variable in the environment wins.
+# `make run` keeps its generated keys (SECRET_KEY, FIELD_ENCRYPTION_KEYS, EMAIL_INDEX_KEY,
+# EXPORT_SIGNING_KEY) in this file, never committed; a variable in the environment wins.
 LOCAL_SECRETS_FILE = Path(env.str("LOCAL_SECRETS_FILE", default=str(BASE_DIR / ".local" / "secrets.env")))
 if STAGE == "local" and LOCAL_SECRETS_FILE.exists():
     environ.Env.read_env(LOCAL_SECRETS_FILE, overwrite=False)
@@ -81,6 +81,9 @@ LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=9
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # The key of the e-mail blind index (an HMAC), separate from the encryption keys.
 EMAIL_INDEX_KEY = env.str("EMAIL_INDEX_KEY", default="")
+# The HMAC key `export` signs its files with and `import` checks them with; unset, both refuse
+# (the API does not need it). `make run` writes a local one.
+EXPORT_SIGNING_KEY = env.str("EXPORT_SIGNING_KEY", default="")
 
 # --- Application -------------------------------------------------------------------------------
 INSTALLED_APPS = [

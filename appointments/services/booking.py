@@ -70,10 +70,10 @@ def check_time(*, doctor: Doctor, country: Country, start: datetime, duration_mi
         raise InvalidInput("appointmentDate", problem)
     for period in doctor.unavailable or []:
         if timegrid.overlaps(start, end, period.start, period.end):
-            why = f" ({period.reason})" if period.reason else ""
+            # Not the period's reason: it is often medical, and the caller may be a patient.
             raise InvalidInput(
                 "appointmentDate",
-                f"The doctor is unavailable from {timegrid.iso_z(period.start)} to {timegrid.iso_z(period.end)}{why}.",
+                f"The doctor is unavailable from {timegrid.iso_z(period.start)} to {timegrid.iso_z(period.end)}.",
             )
 
 

@@ -25,7 +25,17 @@ from scheduler.api.serializers import ID_PATTERN, ListParamsSerializer
 from scheduler.db import Page, RecordModel
 from scheduler.exceptions import NotFound, PreconditionFailed, ServiceUnavailable
 from scheduler.security import audit
-from scheduler.security.permissions import CREATE, DELETE, LIST, READ, UPDATE, AccessRules, IsAllowed, action_kind
+from scheduler.security.permissions import (
+    CREATE,
+    DELETE,
+    LIST,
+    READ,
+    UPDATE,
+    AccessRules,
+    IsAllowed,
+    action_kind,
+    redact,
+)
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
@@ -204,8 +214,20 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
     def output(self, instance, **kwargs) -> serializers.Serializer:
         return self.serializer_class(instance, context=self.get_serializer_context(), **kwargs)
 
+    def shown(self, record: RecordModel) -> dict:
+        """The record as this user may read it: without the `private_fields` it may not see."""
+        data = self.output(record).data
+        redact(self.request.user, self, record, data)
+        return data
+
+    def shown_list(self, records: list[RecordModel]) -> list:
+        data = self.output(records, many=True).data
+        for record, item in zip(records, data, strict=True):
+            redact(self.request.user, self, record, item)
+        return data
+
     def render_record(self, record: RecordModel, status_code: int = status.HTTP_200_OK) -> Response:
-        response = Response(self.output(record).data, status=status_code)
+        response = Response(self.shown(record), status=status_code)
         response["ETag"] = f'"{record.version}"'
         return response
 
@@ -222,7 +244,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
             ids = [str(getattr(item, item._hash_keyname)) for item in page.items]
             scope_id, spread = self.list_scope(scoped)
             audit.record(audit.LIST, self.access_kind, scope_id, object_ids=ids, spread=spread)
-        return paginated_response(request, self.output(page.items, many=True).data, page.next, view=self)
+        return paginated_response(request, self.shown_list(page.items), page.next, view=self)
 
     def list_scope(self, params: dict[str, Any]) -> tuple[str, bool]:
         """What a listing was of, for its audit entry: the most specific id it was filtered by

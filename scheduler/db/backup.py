@@ -8,6 +8,14 @@ keep their digits, and sets, TTL attributes and versions come back as they were.
 the logical table name (the key of settings.DYNAMODB_TABLES), so an export of one environment can be
 imported into another whose tables carry another prefix.
 
+An export holds password hashes and personal data (encrypted, with the keys elsewhere), so it is
+private and signed: the directory is 0700, each file 0600; the manifest lists each file's SHA-256 and
+carries an HMAC-SHA256 of itself under the caller's signing key (EXPORT_SIGNING_KEY). Import refuses,
+before it writes anything, a manifest that is unsigned or does not match its signature, a file whose
+digest differs, a listed file that is missing and a file the manifest does not list. The tokens and
+failed sign-in counters are left out: they expire within hours, and a restored token would be a live
+session of whoever held it.
+
 Both directions stream: one Scan page or one batch in memory at a time. A Scan is not a snapshot of
 the tables at one instant; for that, on AWS, use point-in-time recovery (see the README).
 """
@@ -16,9 +24,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -32,9 +42,15 @@ from scheduler import db
 from scheduler.progress import Progress, ProgressFactory, no_progress
 
 FORMAT = "appointment-scheduler-dynamodb-export"
-FORMAT_VERSION = 1
+# 2: signed, with each file's SHA-256, without the transient tables (1 was neither: refused).
+FORMAT_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 TABLE_FILE_SUFFIX = ".jsonl"
+SIGNATURE_ALGORITHM = "HMAC-SHA256"
+# Short-lived tables an export leaves out (see the module's docstring).
+TRANSIENT_TABLES = frozenset({"tokens", "logins"})
+DIRECTORY_MODE, FILE_MODE = 0o700, 0o600
+_DIGEST_CHUNK = 1 << 20
 # BatchGetItem takes at most 100 keys.
 _BATCH_GET_LIMIT = 100
 
@@ -153,24 +169,54 @@ def _key_text(key: dict) -> str:
     return json.dumps({name: _encode(v) for name, v in key.items()}, sort_keys=True)
 
 
+# --- Signing -------------------------------------------------------------------------------------
+
+
+def signature_of(manifest: dict, signing_key: str) -> str:
+    """The HMAC-SHA256 (hex) of the manifest without its `signature`, in canonical JSON."""
+    unsigned = {name: value for name, value in manifest.items() if name != "signature"}
+    text = json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hmac.new(signing_key.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        while chunk := data.read(_DIGEST_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _require_key(signing_key: str) -> None:
+    if not signing_key:
+        raise BackupError("No signing key: exports are signed, and checked on import, with EXPORT_SIGNING_KEY.")
+
+
 # --- Export ---------------------------------------------------------------------------------------
 
 
-def export_tables(out_dir: Path | str, *, progress: ProgressFactory = no_progress) -> dict:
-    """Write every registered table into `out_dir` (new or empty); return the manifest."""
+def exported_tables() -> dict[str, type[Model]]:
+    return {name: model for name, model in db.tables_by_logical_name().items() if name not in TRANSIENT_TABLES}
+
+
+def export_tables(out_dir: Path | str, *, signing_key: str, progress: ProgressFactory = no_progress) -> dict:
+    """Write every registered table but the transient ones into `out_dir` (new or empty), readable by
+    this user only, with a signed manifest; return the manifest."""
+    _require_key(signing_key)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise BackupError(f"{out_dir} is a file; give a directory for the export.")
     if out_dir.is_dir() and any(out_dir.iterdir()):
         raise BackupError(f"{out_dir} is not empty; export into a new directory (an export never overwrites one).")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    out_dir.chmod(DIRECTORY_MODE)  # an empty directory given may have been readable by others
     started = db.utcnow()
     tables = {}
-    for name, model in sorted(db.tables_by_logical_name().items()):
+    for name, model in sorted(exported_tables().items()):
         file_name = f"{name}{TABLE_FILE_SUFFIX}"
-        count = _export_table(model.Meta.table_name, out_dir / file_name, progress(name, None))
-        tables[name] = {"file": file_name, "items": count, "tableName": model.Meta.table_name}
-    manifest = {
+        count, digest = _export_table(model.Meta.table_name, out_dir / file_name, progress(name, None))
+        tables[name] = {"file": file_name, "items": count, "sha256": digest, "tableName": model.Meta.table_name}
+    manifest: dict[str, Any] = {
         "format": FORMAT,
         "formatVersion": FORMAT_VERSION,
         "startedAt": started.isoformat(),
@@ -178,18 +224,27 @@ def export_tables(out_dir: Path | str, *, progress: ProgressFactory = no_progres
         "region": settings.AWS_REGION,
         "tables": tables,
     }
+    manifest["signature"] = {"algorithm": SIGNATURE_ALGORITHM, "value": signature_of(manifest, signing_key)}
     # Written last, and atomically: its presence says every table file is complete.
-    _write_atomically(out_dir / MANIFEST_NAME, json.dumps(manifest, indent=2) + "\n")
+    _write_atomically(out_dir / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     return manifest
 
 
-def _export_table(table_name: str, path: Path, bar: Progress) -> int:
+def _private_file(path: Path):
+    """A new file only this user may read (0600 whatever the umask), opened for writing bytes."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), "wb")
+
+
+def _export_table(table_name: str, path: Path, bar: Progress) -> tuple[int, str]:
     partial = path.with_name(path.name + ".partial")
     count = 0
+    digest = hashlib.sha256()
     try:
-        with partial.open("w", encoding="utf-8") as out:
+        with _private_file(partial) as out:
             for item in db.scan_raw(table_name):
-                out.write(item_line(item))
+                line = item_line(item).encode("utf-8")
+                out.write(line)
+                digest.update(line)
                 count += 1
                 bar.update(1)
             out.flush()
@@ -200,13 +255,13 @@ def _export_table(table_name: str, path: Path, bar: Progress) -> int:
         raise
     finally:
         bar.close()
-    return count
+    return count, digest.hexdigest()
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def _write_atomically(path: Path, data: bytes) -> None:
     partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        out.write(text)
+    with _private_file(partial) as out:
+        out.write(data)
         out.flush()
         os.fsync(out.fileno())
     partial.replace(path)
@@ -221,13 +276,16 @@ class TableImport:
     model: type[Model]
     path: Path
     items: int  # as the manifest says
+    sha256: str  # as the manifest says
 
     @property
     def table_name(self) -> str:
         return self.model.Meta.table_name
 
 
-def read_manifest(from_dir: Path | str) -> dict:
+def read_manifest(from_dir: Path | str, *, signing_key: str) -> dict:
+    """The manifest, once its signature is checked: nothing it says is trusted before."""
+    _require_key(signing_key)
     from_dir = Path(from_dir)
     if not from_dir.is_dir():
         raise BackupError(f"{from_dir} is not a directory; give the directory an export wrote.")
@@ -242,26 +300,43 @@ def read_manifest(from_dir: Path | str) -> dict:
         raise BackupError(f"{path} is not the manifest of an export of this application.")
     if manifest.get("formatVersion") != FORMAT_VERSION:
         raise BackupError(
-            f"{path} has format version {manifest.get('formatVersion')!r}; this version reads {FORMAT_VERSION}."
+            f"{path} has format version {manifest.get('formatVersion')!r}; this version reads {FORMAT_VERSION} "
+            "(signed exports only)."
+        )
+    signature = manifest.get("signature")
+    if (
+        not isinstance(signature, dict)
+        or signature.get("algorithm") != SIGNATURE_ALGORITHM
+        or not isinstance(signature.get("value"), str)
+    ):
+        raise BackupError(f"{path} is not signed ({SIGNATURE_ALGORITHM}): refusing an export that cannot be checked.")
+    if not hmac.compare_digest(signature["value"], signature_of(manifest, signing_key)):
+        raise BackupError(
+            f"{path} does not match its signature: it was altered after the export, or signed with another "
+            "EXPORT_SIGNING_KEY. Nothing was imported."
         )
     tables = manifest.get("tables")
     if not isinstance(tables, dict) or not all(
-        isinstance(t, dict) and isinstance(t.get("file"), str) and isinstance(t.get("items"), int)
+        isinstance(t, dict)
+        and isinstance(t.get("file"), str)
+        and isinstance(t.get("items"), int)
+        and isinstance(t.get("sha256"), str)
         for t in tables.values()
     ):
-        raise BackupError(f"{path}: `tables` must map each table to its file and item count.")
+        raise BackupError(f"{path}: `tables` must map each table to its file, item count and SHA-256.")
     return manifest
 
 
-def plan_import(from_dir: Path | str) -> list[TableImport]:
-    """The tables an export holds, each matched to this application's model; every file accounted for."""
+def plan_import(from_dir: Path | str, *, signing_key: str) -> list[TableImport]:
+    """The tables a signed export holds, each matched to this application's model; every file in the
+    directory accounted for."""
     from_dir = Path(from_dir)
-    manifest = read_manifest(from_dir)
-    known = db.tables_by_logical_name()
+    manifest = read_manifest(from_dir, signing_key=signing_key)
+    known = exported_tables()
     listed = {entry["file"]: name for name, entry in manifest["tables"].items()}
-    for path in sorted(from_dir.glob(f"*{TABLE_FILE_SUFFIX}")):
-        if path.name not in listed:
-            raise BackupError(f"Unknown table file {path}: {MANIFEST_NAME} does not list it.")
+    for path in sorted(from_dir.iterdir()):
+        if path.name != MANIFEST_NAME and path.name not in listed:
+            raise BackupError(f"Unknown file {path}: {MANIFEST_NAME} does not list it (an export holds nothing else).")
     plan = []
     for name, entry in sorted(manifest["tables"].items()):
         if name not in known:
@@ -272,7 +347,7 @@ def plan_import(from_dir: Path | str) -> list[TableImport]:
         path = from_dir / entry["file"]
         if path.parent != from_dir or not path.is_file():
             raise BackupError(f"{path}, the file of table {name}, is missing.")
-        plan.append(TableImport(name=name, model=known[name], path=path, items=entry["items"]))
+        plan.append(TableImport(name=name, model=known[name], path=path, items=entry["items"], sha256=entry["sha256"]))
     return plan
 
 
@@ -306,12 +381,29 @@ def read_items(table: TableImport) -> Iterator[tuple[int, dict]]:
             yield number, item
 
 
-def import_tables(from_dir: Path | str, *, progress: ProgressFactory = no_progress) -> dict[str, int]:
-    """Put every item of an export into this environment's tables; return the count per table.
-    Nothing is written until every file has been read through and every table checked: each must
-    be empty, or hold only items identical to ones in the file (what an earlier run of the same
-    import left), so running it again is harmless."""
-    plan = plan_import(from_dir)
+# Items of a table that a rerun accepts beside the export's (logical table name, raw item).
+ExtraItems = Callable[[str, dict], bool]
+
+
+def import_tables(
+    from_dir: Path | str,
+    *,
+    signing_key: str,
+    progress: ProgressFactory = no_progress,
+    accept_extra: ExtraItems | None = None,
+) -> dict[str, int]:
+    """Put every item of a signed export into this environment's tables; return the count per table.
+    Nothing is written until the signature and every file's digest are checked, every file has been
+    read through and every table checked: each must be empty, or hold only items identical to ones
+    in the file (what an earlier run of the same import left) and items `accept_extra` accepts (what
+    the caller itself writes during an import: its audit entries), so running it again is harmless."""
+    plan = plan_import(from_dir, signing_key=signing_key)
+    for table in plan:
+        if not hmac.compare_digest(file_digest(table.path), table.sha256):
+            raise BackupError(
+                f"{table.path} is not the file that was exported (its SHA-256 differs from the one "
+                f"{MANIFEST_NAME} signs): refusing an altered export. Nothing was imported."
+            )
     for table in plan:
         count = 0
         bar = progress(f"{table.name} (read)", table.items)
@@ -327,14 +419,14 @@ def import_tables(from_dir: Path | str, *, progress: ProgressFactory = no_progre
                 "the file is incomplete or was changed."
             )
     for table in plan:
-        _check_target(table, progress)
+        _check_target(table, progress, accept_extra)
     written = {}
     for table in plan:
         written[table.name] = _put_all(table, progress(table.name, table.items))
     return written
 
 
-def _check_target(table: TableImport, progress: ProgressFactory) -> None:
+def _check_target(table: TableImport, progress: ProgressFactory, accept_extra: ExtraItems | None) -> None:
     client = db.connection().client
     try:
         first = client.scan(TableName=table.table_name, Limit=1, ConsistentRead=True)
@@ -344,9 +436,16 @@ def _check_target(table: TableImport, progress: ProgressFactory) -> None:
         raise
     if not first.get("Items") and not first.get("LastEvaluatedKey"):
         return
-    paginator = client.get_paginator("scan")
-    pages = paginator.paginate(TableName=table.table_name, Select="COUNT", ConsistentRead=True)
-    present = sum(page["Count"] for page in pages)
+
+    def counted(item: dict) -> bool:
+        return accept_extra is None or not accept_extra(table.name, item)
+
+    if accept_extra is None:
+        paginator = client.get_paginator("scan")
+        pages = paginator.paginate(TableName=table.table_name, Select="COUNT", ConsistentRead=True)
+        present = sum(page["Count"] for page in pages)
+    else:
+        present = sum(1 for item in db.scan_raw(table.table_name) if counted(item))
     matched = 0
     refuse = f"Table {table.table_name} ({table.name}) is not empty"
     bar = progress(f"{table.name} (compare)", table.items)
@@ -367,7 +466,7 @@ def _check_target(table: TableImport, progress: ProgressFactory) -> None:
                         f"{number} of {table.path}. Import only into empty tables (or into those an earlier "
                         "run of this same import filled)."
                     )
-                matched += 1
+                matched += counted(stored)
             bar.update(len(chunk))
     finally:
         bar.close()

@@ -80,6 +80,9 @@ class AccessRules:
     - `owner_fields`: role → the record attribute that role's records are scoped by; the principal's
       attribute of the same name is its own value (a doctor's `doctor_id`).
     - `role_fields`: role → field → `OneOf`/`Unchanged`/`Own`; "*" for every field not named.
+    - `private_fields`: output fields (a dot reaches into a list's items: "unavailable.reason") shown
+      only to those who may see the record's private part (`can_see_private`); a directory's other
+      readers get the record without them.
     - `staff_references`: input field naming another record → the error when that record is outside
       staff's countries (given the id). The view reports those records' countries to
       `IsAllowed.check_references`, from the read its service makes anyway.
@@ -92,6 +95,7 @@ class AccessRules:
     directory: ClassVar[bool] = False
     owner_fields: ClassVar[dict[str, str]] = {}
     role_fields: ClassVar[dict[str, dict[str, OneOf | Unchanged | Own]]] = {}
+    private_fields: ClassVar[tuple[str, ...]] = ()
     staff_references: ClassVar[dict[str, Any]] = {}
 
 
@@ -121,6 +125,37 @@ def can_change(user, view, record: Any) -> bool:
     if user.role == STAFF:
         return getattr(record, "country_id", None) in user.country_ids
     return not view.directory and can_see(user, view, record)
+
+
+def can_see_private(user, view, record: Any) -> bool:
+    """Whether the user reads all of a record, its `private_fields` too: admins, staff of the record's
+    country and the record's owner (a doctor its own record); not a directory's other readers."""
+    if user.role == ADMIN:
+        return True
+    if user.role == STAFF:
+        return getattr(record, "country_id", None) in user.country_ids
+    owner = _owner(user, view)
+    return owner is not None and owner[1] is not None and getattr(record, owner[0], None) == owner[1]
+
+
+def redact(user, view, record: Any, shown: dict) -> None:
+    """Drop from `shown` (the record as its serializer gave it) what this user may not read."""
+    if not view.private_fields or can_see_private(user, view, record):
+        return
+    for path in view.private_fields:
+        _drop(shown, path.split("."))
+
+
+def _drop(shown: Any, path: list[str]) -> None:
+    if isinstance(shown, list):
+        for item in shown:
+            _drop(item, path)
+    elif isinstance(shown, dict):
+        head, *rest = path
+        if not rest:
+            shown.pop(head, None)
+        elif head in shown:
+            _drop(shown[head], rest)
 
 
 def denied(field: str, message: str) -> PermissionDenied:

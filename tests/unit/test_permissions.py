@@ -19,6 +19,7 @@ from scheduler.security.permissions import (
     Unchanged,
     action_kind,
     denied,
+    redact,
 )
 from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, STAFF, Principal
 
@@ -125,3 +126,46 @@ def test_each_resource_registers_its_id_as_a_link_and_the_workers_get_the_projec
         "username": "/users/",
     }
     assert workers._app() is app
+
+
+class Rooms(AccessRules):
+    """A directory (everyone reads every room) with private parts, as doctors have."""
+
+    access_kind = "room"
+    role_actions = {ADMIN: ALL, STAFF: ALL, DOCTOR: frozenset({LIST, READ}), PATIENT: frozenset({LIST, READ})}
+    directory = True
+    owner_fields = {DOCTOR: "doctor_id"}
+    private_fields = ("email", "closures.reason")
+
+
+def shown_to(role, **links):
+    record = SimpleNamespace(country_id="002", doctor_id="d1")
+    shown = {"name": "Room 1", "email": "r@example.com", "closures": [{"start": "s", "reason": "chemotherapy"}]}
+    redact(Principal(username="u", role=role, **links), Rooms(), record, shown)
+    return shown
+
+
+@pytest.mark.parametrize(
+    ("role", "links"),
+    [(PATIENT, {"patient_id": "p1"}), (DOCTOR, {"doctor_id": "d2"}), (STAFF, {"country_ids": ("003",)})],
+)
+def test_a_directorys_other_readers_get_it_without_its_private_fields(role, links):
+    assert shown_to(role, **links) == {"name": "Room 1", "closures": [{"start": "s"}]}
+
+
+@pytest.mark.parametrize(
+    ("role", "links"), [(ADMIN, {}), (STAFF, {"country_ids": ("002",)}), (DOCTOR, {"doctor_id": "d1"})]
+)
+def test_admins_staff_of_its_country_and_its_owner_read_it_whole(role, links):
+    assert shown_to(role, **links)["email"] == "r@example.com"
+    assert shown_to(role, **links)["closures"][0]["reason"] == "chemotherapy"
+
+
+def test_the_doctor_schema_leaves_what_some_readers_do_not_get_optional():
+    """The OpenAPI schema stays truthful: a patient's doctor has no `email` and no `reason`."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    assert "email" in schemas["Doctor"]["properties"] and "email" not in schemas["Doctor"]["required"]
+    assert "reason" not in schemas["BlockedPeriod"].get("required", [])
+    assert {"name", "speciality", "availableTimes"} <= set(schemas["Doctor"]["required"])

@@ -1,9 +1,15 @@
 """`export` and `import`: a round trip of real data restores every stored item byte for byte; import is
 idempotent, refuses tables holding other data, and names the file and line of a corrupt export.
+Exports are private (0600 files in a 0700 directory) and signed; import refuses an unsigned or
+altered one, and records itself in the audit trail (issue 17, findings 14 and 10).
 Point-in-time recovery: bootstrap turns it on for AWS endpoints only."""
 
+import hashlib
+import hmac
 import io
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -11,10 +17,11 @@ from botocore.stub import Stubber
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from scheduler import db
 from scheduler.db import backup, tables
-from tests.helpers import clear_tables
+from tests.helpers import PASSWORD, clear_tables
 
 # An item with every DynamoDB type, nested, in a table whose model leaves other attributes free:
 # what the application stores today (S, N, L, M, SS, BOOL, NULL) and what it might (B, BS, NS).
@@ -34,15 +41,48 @@ EVERY_TYPE = {
 }
 
 
+KEY = "the export signing key of this test"
+# Short-lived, and a restored token would be a live session: never exported.
+TRANSIENT = ("tokens", "logins")
+
+
+@pytest.fixture(autouse=True)
+def signing_key(settings):
+    settings.EXPORT_SIGNING_KEY = KEY
+
+
+def is_imports_own_entry(name: str, item: dict) -> bool:
+    return name == "audit" and item["actor"] == {"S": "import"}
+
+
 def snapshot() -> dict[str, list[dict]]:
-    """Every table's raw items as stored, in a stable order (sets sorted: DynamoDB keeps no order)."""
+    """Every exported table's raw items as stored, in a stable order (sets sorted: DynamoDB keeps no
+    order), without the audit entries an import writes about itself."""
     return {
         name: sorted(
-            (backup.canonical(item) for item in db.scan_raw(model.Meta.table_name)),
+            (
+                backup.canonical(item)
+                for item in db.scan_raw(model.Meta.table_name)
+                if not is_imports_own_entry(name, item)
+            ),
             key=backup.item_line,
         )
         for name, model in db.tables_by_logical_name().items()
+        if name not in TRANSIENT
     }
+
+
+def resign(out: Path, key: str = KEY) -> None:
+    """Sign an export again after a test changed it on purpose (what only a holder of the key can do),
+    so that what is checked next is the content, not the signature."""
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest.pop("signature", None)
+    for entry in manifest["tables"].values():
+        entry["sha256"] = hashlib.sha256((out / entry["file"]).read_bytes()).hexdigest()
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    value = hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
+    path.write_text(json.dumps({**manifest, "signature": {"algorithm": "HMAC-SHA256", "value": value}}))
 
 
 def export(out: Path) -> Path:
@@ -73,7 +113,7 @@ def test_round_trip_restores_every_item_exactly(world, tmp_path):
     before = snapshot()
     for name in ("countries", "doctors", "patients", "appointments"):
         assert len(before[name]) == 2, name
-    assert len(before["users"]) == 4 and len(before["tokens"]) == 4
+    assert len(before["users"]) == 4
     assert before["slots"] and before["events"] and before["audit"]
 
     out = export(tmp_path / "backup")
@@ -97,8 +137,14 @@ def test_round_trip_restores_every_item_exactly(world, tmp_path):
     assert "import done" in output
     probe = raw_client().get_item(TableName=table_name("slots"), Key={"slotKey": EVERY_TYPE["slotKey"]})["Item"]
     assert probe["binary"] == EVERY_TYPE["binary"] and probe["number"] == EVERY_TYPE["number"]
-    # The restored records are readable through the API, with the restored token and the same keys.
-    response = world["admin"].get("/patients/p-cl")
+    # The restored records are readable through the API by a user who signs in again (tokens are
+    # not exported) with the same keys.
+    assert all(not items for items in (list(db.scan_raw(table_name(name))) for name in TRANSIENT))
+    admin = APIClient()
+    signed = admin.post("/auth/token", {"username": "admin", "password": PASSWORD}, format="json")
+    assert signed.status_code == 201, signed.content
+    admin.credentials(HTTP_AUTHORIZATION=f"Bearer {signed.json()['token']}")
+    response = admin.get("/patients/p-cl")
     assert response.status_code == 200, response.content
     assert response.json()["email"] == "p-cl@example.com"
 
@@ -179,6 +225,7 @@ def test_a_corrupt_line_is_named_by_file_and_line_before_anything_is_written(wor
     lines = doctors_file.read_text().splitlines()
     lines[1] = line
     doctors_file.write_text("\n".join(lines) + "\n")
+    resign(out)
     clear_tables()
 
     with pytest.raises(CommandError) as refused:
@@ -201,6 +248,7 @@ def test_items_dynamodb_refuses_stop_the_import_and_a_fixed_file_finishes_it(wor
     manifest = json.loads(good_manifest)
     manifest["tables"]["doctors"]["items"] += 1
     manifest_file.write_text(json.dumps(manifest))
+    resign(out)
     clear_tables()
 
     with pytest.raises(CommandError, match=rf"{doctors_file}, lines 1-3: DynamoDB refused these items"):
@@ -217,6 +265,7 @@ def test_a_truncated_file_is_refused(empty_tables, tmp_path):
     raw_client().put_item(TableName=table_name("slots"), Item=EVERY_TYPE)
     out = export(tmp_path / "backup")
     (out / "slots.jsonl").write_text("")
+    resign(out)
     clear_tables()
     with pytest.raises(CommandError, match=r"slots\.jsonl holds 0 items where manifest\.json says 1"):
         import_(out)
@@ -236,13 +285,12 @@ def test_import_names_what_is_wrong_with_the_directory(empty_tables, tmp_path):
         import_(tmp_path)
     out = export(tmp_path / "backup")
     (out / "ghosts.jsonl").write_text("")
-    with pytest.raises(CommandError, match=r"Unknown table file .*ghosts\.jsonl"):
+    with pytest.raises(CommandError, match=r"Unknown file .*ghosts\.jsonl"):
         import_(out)
-    (out / "ghosts.jsonl").unlink()
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["tables"]["ghosts"] = {"file": "ghosts.jsonl", "items": 0}
     (out / "manifest.json").write_text(json.dumps(manifest))
-    (out / "ghosts.jsonl").write_text("")
+    resign(out)
     with pytest.raises(CommandError, match=r"Unknown table 'ghosts'"):
         import_(out)
     (out / "manifest.json").write_text(json.dumps({**manifest, "formatVersion": 99}))
@@ -277,6 +325,94 @@ def test_an_export_imports_into_tables_with_another_prefix(world, tmp_path, monk
         monkeypatch.undo()
         for name in other.values():
             client.delete_table(TableName=name)
+
+
+# --- Private, signed, audited (issue 17) -----------------------------------------------------------
+
+
+def test_an_export_is_readable_by_its_owner_only_and_leaves_tokens_out(world, tmp_path):
+    previous = os.umask(0o022)  # a usual umask: files would be 0644 unless the export says otherwise
+    try:
+        out = export(tmp_path / "backup")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    files = sorted(out.iterdir())
+    assert files and all(stat.S_IMODE(path.stat().st_mode) == 0o600 for path in files), [
+        (path.name, oct(path.stat().st_mode)) for path in files
+    ]
+    assert not {f"{name}.jsonl" for name in TRANSIENT} & {path.name for path in files}
+    assert set(json.loads((out / "manifest.json").read_text())["tables"]) == set(snapshot())
+
+
+def make_admin(out: Path) -> None:
+    """What the review did: promote a patient's login to admin in users.jsonl (counts unchanged)."""
+    path = out / "users.jsonl"
+    path.write_text(path.read_text().replace('"role": {"S": "patient"}', '"role": {"S": "admin"}'))
+
+
+def drop_signature(out: Path) -> None:
+    manifest = json.loads((out / "manifest.json").read_text())
+    del manifest["signature"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+
+
+def change_manifest(out: Path) -> None:
+    """The doctored users.jsonl, and the manifest made to match it: only the signature is wrong."""
+    make_admin(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["tables"]["users"]["sha256"] = hashlib.sha256((out / "users.jsonl").read_bytes()).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+
+
+def add_file(out: Path) -> None:
+    (out / "notes.txt").write_text("restore me too")
+
+
+@pytest.mark.parametrize(
+    ("alter", "refusal"),
+    [
+        (make_admin, r"users\.jsonl .*SHA-256"),
+        (drop_signature, r"manifest\.json is not signed"),
+        (change_manifest, r"manifest\.json .*altered"),
+        (lambda out: (out / "doctors.jsonl").unlink(), r"doctors\.jsonl.* is missing"),
+        (add_file, r"Unknown file .*notes\.txt"),
+        (lambda out: resign(out, key="another key"), r"manifest\.json .*altered"),
+    ],
+    ids=["content", "unsigned", "manifest", "missing-file", "extra-file", "other-key"],
+)
+def test_import_refuses_an_altered_export_before_writing_anything(world, tmp_path, alter, refusal):
+    out = export(tmp_path / "backup")
+    alter(out)
+    clear_tables()
+    with pytest.raises(CommandError, match=refusal):
+        import_(out)
+    assert all(not items for items in snapshot().values())
+
+
+@pytest.mark.parametrize("command", ["export", "import"])
+def test_without_a_signing_key_export_and_import_refuse(empty_tables, tmp_path, settings, command):
+    out = export(tmp_path / "backup")
+    settings.EXPORT_SIGNING_KEY = ""
+    with pytest.raises(CommandError, match="EXPORT_SIGNING_KEY is not set"):
+        export(tmp_path / "other") if command == "export" else import_(out)
+    assert not (tmp_path / "other").exists()
+
+
+def test_import_records_what_it_wrote_in_the_audit_trail(world, tmp_path):
+    out = export(tmp_path / "backup")
+    counts = {name: len(items) for name, items in snapshot().items()}
+    clear_tables()
+    import_(out)
+    import_(out)  # a rerun is accepted beside the first run's entry, and records itself too
+
+    entries = [item for item in db.scan_raw(table_name("audit")) if is_imports_own_entry("audit", item)]
+    assert len(entries) == 2
+    for item in entries:
+        assert item["action"] == {"S": "import"} and item["outcome"] == {"S": "ok"}
+        assert item["objectType"] == {"S": "export"}
+        listed = dict(entry["S"].split(":") for entry in item["objectIds"]["L"])
+        assert {name: int(count) for name, count in listed.items()} == counts
 
 
 # --- Point-in-time recovery ------------------------------------------------------------------------
