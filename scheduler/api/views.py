@@ -25,6 +25,7 @@ from scheduler.api.serializers import ID_PATTERN, ListParamsSerializer
 from scheduler.db import Page, RecordModel
 from scheduler.exceptions import NotFound, PreconditionFailed, ServiceUnavailable
 from scheduler.security import audit
+from scheduler.security.crypto import refuse_undecryptable
 from scheduler.security.permissions import CREATE, DELETE, LIST, READ, UPDATE, AccessRules, IsAllowed, action_kind
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
@@ -189,6 +190,10 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         except NotFound:
             self.audit_denied()
             raise
+        # A record shown or changed alone must be whole (a 503 for it alone, before its read is
+        # audited as served); deleting one whose value does not decrypt stays possible.
+        if action_kind(self) != DELETE:
+            refuse_undecryptable(record)
         if action_kind(self) == READ and self.audited_reads:
             audit.record(audit.READ, self.access_kind, self.record_id())
         return record
@@ -205,6 +210,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         return self.serializer_class(instance, context=self.get_serializer_context(), **kwargs)
 
     def render_record(self, record: RecordModel, status_code: int = status.HTTP_200_OK) -> Response:
+        refuse_undecryptable(record)  # e.g. a replayed create returning a stored record
         response = Response(self.output(record).data, status=status_code)
         response["ETag"] = f'"{record.version}"'
         return response
