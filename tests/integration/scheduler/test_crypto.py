@@ -4,12 +4,15 @@ key is re-indexed, and nothing personal reaches events or logs (the cipher itsel
 import io
 import json
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from scheduler import db
+from scheduler.security.audit import AuditEntry
 from scheduler.security.crypto import key_id_of
 from tests.helpers import key, set_raw
+from tests.unit.test_crypto import _v1
 
 
 def test_rotate_keys_re_encrypts_every_record_and_old_and_new_read_back(world, keys, settings):
@@ -123,3 +126,47 @@ def test_a_planted_plaintext_is_refused_by_default_and_read_while_migrating(worl
     assert response.status_code == 503 and "Planted" not in response.json()["detail"]
     settings.FIELD_ENCRYPTION_ACCEPT_LEGACY = True
     assert world["admin"].get("/patients/p-cl").json()["name"] == "Planted Name"
+
+
+def test_rotate_keys_skips_and_reports_an_undecryptable_record_and_exits_non_zero(world, keys, settings):
+    from patients.models import Patient
+
+    old = settings.FIELD_ENCRYPTION_KEYS[0]
+    old_id = old.split(":")[0]
+    keys(key("k2"), old)
+    set_raw(Patient, "p-cl", email=tampered(raw_item(Patient, "p-cl")["email"]["S"]))
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 record"):
+        call_command("rotate_keys", no_progress=True, stdout=out, stderr=err)
+    assert "Patient p-cl: email" in err.getvalue() and f"'{old_id}'" in err.getvalue()
+    assert "Patient: 1 re-encrypted, 1 skipped" in out.getvalue()  # p-pe
+    assert "Appointment: 2 re-encrypted" in out.getvalue()
+    assert key_id_of(raw_item(Patient, "p-pe")["name"]["S"]) == "k2"
+    assert key_id_of(raw_item(Patient, "p-cl")["name"]["S"]) == old_id  # left as it was
+
+
+def test_rotate_keys_upgrades_v1_and_plaintext_to_v2_and_audits_each_rewrite(world, keys, settings):
+    from appointments.models import Appointment
+    from patients.models import Patient
+
+    entry = settings.FIELD_ENCRYPTION_KEYS[0]
+    set_raw(Patient, "p-cl", name=_v1("Patient cl", key_entry=entry, attribute="name"), address="Street cl 1")
+    set_raw(Appointment, "a-cl", reason=_v1("chest pain since Tuesday", key_entry=entry, attribute="reason"))
+    settings.FIELD_ENCRYPTION_ACCEPT_LEGACY = True
+    before = {item.entry_id for item in AuditEntry.scan()}
+    out = io.StringIO()
+    call_command("rotate_keys", no_progress=True, stdout=out, stderr=io.StringIO())
+    assert "Patient: 1 re-encrypted" in out.getvalue() and "Appointment: 1 re-encrypted" in out.getvalue()
+    for value in (raw_item(Patient, "p-cl")["name"]["S"], raw_item(Patient, "p-cl")["address"]["S"]):
+        assert value.startswith(f"enc:v2:{entry.split(':')[0]}:")
+    assert raw_item(Appointment, "a-cl")["reason"]["S"].startswith("enc:v2:")
+    written = [item for item in AuditEntry.scan() if item.entry_id not in before]
+    assert sorted((e.actor, e.action, e.object_type, e.object_id) for e in written) == [
+        ("rotate_keys", "update", "appointment", "a-cl"),
+        ("rotate_keys", "update", "patient", "p-cl"),
+    ]
+
+    settings.FIELD_ENCRYPTION_ACCEPT_LEGACY = False
+    patient = world["admin"].get("/patients/p-cl").json()
+    assert (patient["name"], patient["address"]) == ("Patient cl", "Street cl 1")
+    assert world["admin"].get("/appointments/a-cl").json()["reason"] == "chest pain since Tuesday"
