@@ -152,3 +152,14 @@ class TestRecordBinding:
         assert caught.value.status_code == 503 and caught.value.code == "undecryptable"
         assert "p-1" in caught.value.message and "'k1'" in caught.value.message
         assert "example.com" not in caught.value.message and "enc:" not in caught.value.message
+
+
+def test_the_schema_shows_the_marker_and_lets_the_fields_it_names_be_null():
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    patient, appointment = components["Patient"]["properties"], components["Appointment"]["properties"]
+    assert patient["undecryptable"]["readOnly"] and "undecryptable" not in components["PatientRequest"]["properties"]
+    assert all(patient[name].get("nullable") for name in ("name", "email", "birthDate", "address", "phoneNumber"))
+    assert appointment["reason"].get("nullable") and "nullable" not in patient["countryId"]
+    assert "nullable" not in components["PatientRequest"]["properties"]["name"]

@@ -115,6 +115,7 @@ def test_a_tampered_patient_leaves_the_rest_of_its_list_intact(world):
     assert by_id["p-cl"]["name"] is None and by_id["p-cl"]["undecryptable"] == ["name"]
     assert by_id["p-cl"]["email"] == "p-cl@example.com"  # the fields that do decrypt are shown
     assert world["admin"].get("/patients/p-cl").status_code == 503
+    assert world["admin"].patch("/patients/p-cl", {"age": 70}, format="json").status_code == 503
     assert world["admin"].get("/patients/p-cl2").status_code == 200
 
 
