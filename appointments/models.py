@@ -5,8 +5,8 @@ from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, Un
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from scheduler.db import RecordModel, register, shard_key, table_meta
-from scheduler.security.crypto import EncryptedUnicodeAttribute
+from scheduler.db import register, shard_key, table_meta
+from scheduler.security.crypto import EncryptedRecord, EncryptedUnicodeAttribute
 
 PENDING, SCHEDULED, COMPLETED, NO_SHOW, CANCELLED = "pending", "scheduled", "completed", "no_show", "cancelled"
 STATES = (PENDING, SCHEDULED, COMPLETED, NO_SHOW, CANCELLED)
@@ -69,7 +69,7 @@ def country_day_kind(country_id: str, day: str) -> str:
 
 
 @register
-class Appointment(RecordModel):
+class Appointment(EncryptedRecord):
     class Meta(table_meta("appointments")):
         pass
 

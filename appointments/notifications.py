@@ -105,7 +105,12 @@ def _messages(event: dict) -> list[tuple[str, Callable[[], None]]]:
     start = datetime.fromisoformat(data["appointmentDate"].replace("Z", "+00:00")).astimezone(zone)
     # The time as the doctor's clinic tells it: in the doctor's zone.
     when = f"{start:%A %d %B %Y at %H:%M} ({zone.key})"
-    names = {"doctor": doctor.name if doctor else "your doctor", "patient": patient.name if patient else "a patient"}
+    if patient and patient.undecryptable_fields:  # those read None: no message to a value we cannot read
+        logger.warning("patient %s: %s do not decrypt", patient.patient_id, ", ".join(patient.undecryptable_fields))
+    names = {
+        "doctor": doctor.name if doctor else "your doctor",
+        "patient": patient.name if patient and patient.name else "a patient",
+    }
     subject = f"Appointment {event_type.removeprefix('appointment.').replace('_', ' ')}: {start:%d %b %Y %H:%M}"
     prefix = f"event#{event['eventId']}"
     messages: list[tuple[str, Callable[[], None]]] = []

@@ -17,6 +17,7 @@ from scheduler.api.serializers import (
     StrictSerializer,
     TextField,
     check_year,
+    undecryptable_field,
 )
 
 _OFFSET = re.compile(r"(Z|[+-]\d{2}(:?\d{2})?)$", re.IGNORECASE)
@@ -85,6 +86,7 @@ class AppointmentSerializer(RecordSerializer):
     state = serializers.ChoiceField(choices=STATES)
     reason = TextField(allow_null=True)
     nextReminderAt = serializers.DateTimeField(source="next_reminder_at", read_only=True)
+    undecryptable = undecryptable_field("reason")
 
 
 class AppointmentCreateSerializer(StrictSerializer):

@@ -1,8 +1,8 @@
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
-from scheduler.db import RecordModel, register, table_meta
-from scheduler.security.crypto import EncryptedUnicodeAttribute
+from scheduler.db import register, table_meta
+from scheduler.security.crypto import EncryptedRecord, EncryptedUnicodeAttribute
 
 
 class ByCountryIndex(GlobalSecondaryIndex):
@@ -23,7 +23,7 @@ class ByEmailIndex(GlobalSecondaryIndex):
 
 
 @register
-class Patient(RecordModel):
+class Patient(EncryptedRecord):
     class Meta(table_meta("patients")):
         pass
 

@@ -3,7 +3,14 @@ from datetime import date
 import phonenumbers
 from rest_framework import serializers
 
-from scheduler.api.serializers import EmailAddressField, IdField, ListParamsSerializer, RecordSerializer, TextField
+from scheduler.api.serializers import (
+    EmailAddressField,
+    IdField,
+    ListParamsSerializer,
+    RecordSerializer,
+    TextField,
+    undecryptable_field,
+)
 
 MAX_AGE = 150
 
@@ -28,6 +35,7 @@ class PatientSerializer(RecordSerializer):
         allow_null=True,
         help_text="International format (leading +); stored as E.164.",
     )
+    undecryptable = undecryptable_field("name", "birthDate", "address", "email", "phoneNumber")
 
     def validate_phoneNumber(self, value: str | None) -> str | None:
         if value is None:

@@ -35,6 +35,11 @@ ERROR_CODES: dict[str, tuple[tuple[int, ...], str]] = {
     "throttled": ((429,), "Too many requests (or failed sign-ins): wait for Retry-After."),
     "server_error": ((500,), "An internal error; it has been logged under the response's requestId."),
     "unavailable": ((503,), "A backing service is busy or unreachable: retry after Retry-After."),
+    "undecryptable": (
+        (503,),
+        "A stored personal value of this record does not decrypt (its key is missing, or it was altered or "
+        "copied from another record); the detail names the record, the fields and the key ids. Not retried.",
+    ),
 }
 
 
@@ -106,3 +111,10 @@ class PreconditionFailed(ApplicationError):
 class ServiceUnavailable(ApplicationError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "unavailable"
+
+
+class Undecryptable(ServiceUnavailable):
+    """503 for one record whose stored personal value does not decrypt: the operator must restore the
+    key or the value; the record's other readers are not affected."""
+
+    default_code = "undecryptable"

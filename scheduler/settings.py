@@ -81,6 +81,10 @@ LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=9
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 # The key of the e-mail blind index (an HMAC), separate from the encryption keys.
 EMAIL_INDEX_KEY = env.str("EMAIL_INDEX_KEY", default="")
+# Only while data written before record binding is migrated: read `enc:v1:` values (not bound to
+# their record) and values stored in the clear, until `manage.py rotate_keys` has rewritten them.
+# Off, both are refused (anyone who can write the table could plant a value with no key).
+FIELD_ENCRYPTION_ACCEPT_LEGACY = env.bool("FIELD_ENCRYPTION_ACCEPT_LEGACY", default=False)
 # The HMAC key `export` signs its files with and `import` checks them with; unset, both refuse
 # (the API does not need it). `make run` writes a local one.
 EXPORT_SIGNING_KEY = env.str("EXPORT_SIGNING_KEY", default="")
@@ -376,6 +380,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "scheduler.api.schema.document_errors",
+        "scheduler.api.schema.document_undecryptable",
     ],
 }
 

@@ -45,7 +45,8 @@ def _is_unreachable(exc: BaseException | None) -> bool:
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
         response = Response(exc.payload(), status=exc.status_code)
-        if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+        # An undecryptable record stays so until an operator acts: no Retry-After to loop on.
+        if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE and exc.code != "undecryptable":
             response["Retry-After"] = "5"
         return response
     if isinstance(exc, DoesNotExist):

@@ -97,3 +97,19 @@ def error_components() -> dict:
 def _error_text(status: int) -> str:
     codes = [f"`{code}`" for code, (statuses, _) in ERROR_CODES.items() if status in statuses]
     return f"{_ERROR_TEXT[status]} Codes: {', '.join(codes)}." if codes else _ERROR_TEXT[status]
+
+
+def document_undecryptable(result, generator, request, public):
+    """A record whose encrypted value does not decrypt is listed with those fields null and
+    `undecryptable` naming them (scheduler/api/serializers.py `undecryptable_field`): every field the
+    marker may name is nullable in the record's response schema."""
+    components = result.get("components", {}).get("schemas", {})
+    for schema in components.values():
+        properties = schema.get("properties", {})
+        items = properties.get("undecryptable", {}).get("items", {})
+        if "$ref" in items:  # postprocess_schema_enums made the enum a component of its own
+            items = components.get(items["$ref"].rsplit("/", 1)[-1], {})
+        for name in items.get("enum", []):
+            if name in properties:
+                properties[name]["nullable"] = True
+    return result

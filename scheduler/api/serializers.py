@@ -125,6 +125,28 @@ class RecordSerializer(StrictSerializer):
     updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
     version = serializers.IntegerField(read_only=True)
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if "undecryptable" in data and not data["undecryptable"]:
+            del data["undecryptable"]  # shown only on a record that has such a field
+        return data
+
+
+def undecryptable_field(*names: str) -> serializers.ListField:
+    """The marker a list shows on a record whose encrypted value does not decrypt (the fields, which
+    read null; a GET of the record is a 503 `undecryptable`). The OpenAPI schema marks the fields it
+    may name nullable (scheduler/api/schema.py)."""
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=list(names)),
+        source="undecryptable_fields",
+        read_only=True,
+        help_text=(
+            "Present only when some of this record's encrypted fields do not decrypt (a missing key, or a "
+            "value altered or copied from another record): those fields, shown as null. "
+            "A GET of the record answers 503 `undecryptable`."
+        ),
+    )
+
 
 class ListParamsSerializer(StrictSerializer):
     ignored_keys = frozenset({"format"})  # the browsable API's ?format=json|api

@@ -25,6 +25,7 @@ from scheduler.api.serializers import ID_PATTERN, ListParamsSerializer
 from scheduler.db import Page, RecordModel
 from scheduler.exceptions import NotFound, PreconditionFailed, ServiceUnavailable
 from scheduler.security import audit
+from scheduler.security.crypto import refuse_undecryptable
 from scheduler.security.permissions import (
     CREATE,
     DELETE,
@@ -199,6 +200,10 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         except NotFound:
             self.audit_denied()
             raise
+        # A record shown or changed alone must be whole (a 503 for it alone, before its read is
+        # audited as served); deleting one whose value does not decrypt stays possible.
+        if action_kind(self) != DELETE:
+            refuse_undecryptable(record)
         if action_kind(self) == READ and self.audited_reads:
             audit.record(audit.READ, self.access_kind, self.record_id())
         return record
@@ -227,6 +232,7 @@ class RecordViewSet(AuditedView, viewsets.GenericViewSet):
         return data
 
     def render_record(self, record: RecordModel, status_code: int = status.HTTP_200_OK) -> Response:
+        refuse_undecryptable(record)  # e.g. a replayed create returning a stored record
         response = Response(self.shown(record), status=status_code)
         response["ETag"] = f'"{record.version}"'
         return response

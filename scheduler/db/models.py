@@ -88,6 +88,9 @@ def table_meta(name: str) -> type:
         (),
         {
             "table_name": settings.DYNAMODB_TABLES[name],
+            # The name without the environment's prefix: what a record's ciphertexts are bound to, so
+            # that an export imported under another prefix still decrypts (scheduler/security/crypto.py).
+            "logical_name": name,
             "host": settings.DYNAMODB_ENDPOINT,
             "region": settings.AWS_REGION,
             "billing_mode": "PAY_PER_REQUEST",
