@@ -211,3 +211,61 @@ def test_a_transaction_holds_only_the_items_its_service_added(empty_tables):
     # Outside a request nothing is announced, so joining adds nothing.
     db.run_transaction(joined("903"), default_conflict=RuntimeError)
     assert Country.get("903").name == "X" and entries(object_id="903") == []
+
+
+def about(object_id: str) -> list[AuditEntry]:
+    return entries(object_id=object_id)
+
+
+def test_every_response_that_shows_an_appointment_or_patient_is_recorded_whatever_the_method(world):
+    """A PATCH that changes nothing, an echo and a replayed booking commit no write, yet answer the
+    whole record (the decrypted reason too): each is a read entry. A response whose record the
+    request's own write entry already covers gets no second one."""
+    patient = world["patient"]
+    shown = patient.get("/appointments/a-cl").json()
+    assert shown["reason"] == "chest pain since Tuesday"
+    echo = {name: shown[name] for name in ("appointmentId", "appointmentDate", "reason", "state", "patientId")}
+    booking = {name: shown[name] for name in ("appointmentId", "patientId", "doctorId", "appointmentDate", "reason")}
+    for label, send in (
+        ("PATCH {}", lambda: patient.patch("/appointments/a-cl", {}, format="json")),
+        ("echo PATCH", lambda: patient.patch("/appointments/a-cl", echo, format="json")),
+        ("replayed POST", lambda: patient.post("/appointments", booking, format="json")),
+    ):
+        before = about("a-cl")
+        response = send()
+        assert response.status_code == 200, (label, response.content)
+        assert response.json()["reason"] == "chest pain since Tuesday"
+        new = about("a-cl")[len(before) :]
+        assert [(e.action, e.actor, e.outcome) for e in new] == [("read", "patient-cl", "ok")], label
+
+    before = len(about("a-cl"))
+    assert patient.patch("/appointments/a-cl", {"reason": "checkup"}, format="json").status_code == 200
+    assert [e.action for e in about("a-cl")[before:]] == ["update"]  # the write's entry covers its answer
+
+    profile = patient.get("/patients/p-cl").json()
+    replaced = {k: v for k, v in profile.items() if k not in ("createdAt", "updatedAt", "version")}
+    for label, send in (
+        ("PATCH {}", lambda: patient.patch("/patients/p-cl", {}, format="json")),
+        ("PUT echo", lambda: patient.put("/patients/p-cl", replaced, format="json")),
+    ):
+        before = len(about("p-cl"))
+        response = send()
+        assert response.status_code == 200, (label, response.content)
+        assert response.json()["email"] == "p-cl@example.com"
+        assert [e.action for e in about("p-cl")[before:]] == ["update"], label
+
+
+def test_a_patch_that_changed_nothing_is_refused_when_its_read_entry_cannot_be_written(world, monkeypatch):
+    def unavailable(self, *args, **kwargs):
+        raise PutError("audit table unavailable")
+
+    monkeypatch.setattr(AuditEntry, "save", unavailable)
+    response = world["patient"].patch("/appointments/a-cl", {}, format="json")
+    assert response.status_code == 503 and response.json()["code"] == "unavailable"
+    assert "chest pain" not in response.content.decode()
+
+
+def test_the_signed_in_users_own_record_is_a_read_of_that_user(world):
+    before = len(about("patient-cl"))
+    assert world["patient"].get("/auth/me").json()["username"] == "patient-cl"
+    assert [(e.action, e.object_type) for e in about("patient-cl")[before:]] == [("read", "user")]
