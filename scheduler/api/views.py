@@ -100,7 +100,8 @@ class AuditedView(AccessRules):
                 self.audit_denied()  # refusals before the view ran too (the role may not do this at all)
         return super().handle_exception(exc)
 
-    def audit_denied(self) -> None:
+    def audit_denied(self, object_id: str | None = None) -> None:
+        """A refusal, about `object_id` (default: the URL's record)."""
         user = self.request.user
         actor = audit.Actor(user.username, user.role, getattr(self.request._request, "request_id", None))
         # The refusal stands even if its entry cannot be written (audit.record logs that).
@@ -108,7 +109,7 @@ class AuditedView(AccessRules):
             audit.record(
                 action_kind(self) or "access",
                 self.access_kind or "?",
-                self._object_id() or "*",
+                object_id or self._object_id() or "*",
                 outcome=audit.DENIED,
                 actor=actor,
             )

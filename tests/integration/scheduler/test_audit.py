@@ -1,12 +1,14 @@
 """The audit trail: every write and every read of personal data is recorded, with no personal value."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from pynamodb.exceptions import PutError
 
 from scheduler import db
 from scheduler.security.audit import AuditEntry, object_keys
+from tests.helpers import z
 
 PROTECTED = ["Patient cl", "p-cl@example.com", "+56912345678", "Street cl 1", "1950-01-02", "chest pain since Tuesday"]
 
@@ -269,3 +271,28 @@ def test_the_signed_in_users_own_record_is_a_read_of_that_user(world):
     before = len(about("patient-cl"))
     assert world["patient"].get("/auth/me").json()["username"] == "patient-cl"
     assert [(e.action, e.object_type) for e in about("patient-cl")[before:]] == [("read", "user")]
+
+
+def test_booking_under_another_patients_appointment_id_is_a_denied_entry_and_reveals_nothing(world):
+    """Finding 12: the 409 is kept (ids are the client's own, unguessable choice, and the answer is
+    the one a clash with one's own booking gets), but the attempt is recorded as denied."""
+    patient, staff = world["patient"], world["staff"]
+    at = z(world["at_cl"] + timedelta(hours=2))
+    mine = {"appointmentId": "a-cl", "patientId": "p-cl", "doctorId": "d-cl", "appointmentDate": at}
+    theirs = {**mine, "appointmentId": "a-pe"}
+    own_clash = patient.post("/appointments", mine, format="json")
+    before = len(about("a-pe"))
+    probe = patient.post("/appointments", theirs, format="json")
+    assert (probe.status_code, probe.json()["code"]) == (own_clash.status_code, own_clash.json()["code"]) == (
+        409,
+        "duplicate",
+    )
+    assert probe.json()["detail"] == own_clash.json()["detail"].replace("a-cl", "a-pe")
+    for leaked in ("p-pe", "d-pe", "003", world["at_pe"].isoformat()[:10]):
+        assert leaked not in probe.content.decode()
+    new = about("a-pe")[before:]
+    assert [(e.action, e.actor, e.outcome) for e in new] == [("create", "patient-cl", "denied")]
+
+    staff_probe = staff.post("/appointments", theirs, format="json")
+    assert (staff_probe.status_code, staff_probe.json()["code"]) == (409, "duplicate")
+    assert [(e.actor, e.outcome) for e in about("a-pe")[before + 1 :]] == [("staff-cl", "denied")]
