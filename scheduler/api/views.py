@@ -41,6 +41,17 @@ def parse_if_match(request: Request) -> int | None:
     return int(match.group(1))
 
 
+def request_actor(request: Request, username: str, role: str | None) -> audit.Actor:
+    """The audit actor of this request, with the server's request id and the client's (middleware)."""
+    django_request = request._request
+    return audit.Actor(
+        username,
+        role,
+        getattr(django_request, "request_id", None),
+        getattr(django_request, "client_request_id", None),
+    )
+
+
 _WRITE_ACTIONS = {CREATE: audit.CREATE, UPDATE: audit.UPDATE, DELETE: audit.DELETE}
 
 
@@ -59,7 +70,7 @@ class AuditedView(AccessRules):
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         user = request.user
-        actor = audit.Actor(user.username or "anonymous", user.role, getattr(request._request, "request_id", None))
+        actor = request_actor(request, user.username or "anonymous", user.role)
         write = _WRITE_ACTIONS.get(action_kind(self))
         pending = None
         if write and self.record_model is not None:
@@ -103,7 +114,7 @@ class AuditedView(AccessRules):
     def audit_denied(self, object_id: str | None = None) -> None:
         """A refusal, about `object_id` (default: the URL's record)."""
         user = self.request.user
-        actor = audit.Actor(user.username, user.role, getattr(self.request._request, "request_id", None))
+        actor = request_actor(self.request, user.username, user.role)
         # The refusal stands even if its entry cannot be written (audit.record logs that).
         with contextlib.suppress(ServiceUnavailable):
             audit.record(

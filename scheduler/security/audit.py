@@ -20,7 +20,7 @@ import contextvars
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from pynamodb.attributes import ListAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -89,7 +89,9 @@ class AuditEntry(Model):
     # The records a list page showed (ids only).
     object_ids = ListAttribute(of=UnicodeAttribute, null=True, attr_name="objectIds")
     outcome = UnicodeAttribute()
+    # The server's id of the request; the client's own X-Request-ID, when it sent a well-formed one.
     request_id = UnicodeAttribute(null=True, attr_name="requestId")
+    client_request_id = UnicodeAttribute(null=True, attr_name="clientRequestId")
 
     by_object = ByObjectIndex()
     by_actor = ByActorIndex()
@@ -104,7 +106,8 @@ class AuditEntry(Model):
 class Actor:
     username: str
     role: str | None
-    request_id: str | None
+    request_id: str | None  # the server's
+    client_request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ _covered: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("audi
 @contextmanager
 def acting(actor: Actor, pending: PendingWrite | None = None) -> Iterator[None]:
     """Within this block, writes are attributed to `actor`, and `pending` names the write to record."""
+    actor = _same_request(actor)
     actor_token, pending_token = _actor.set(actor), _pending.set(pending)
     covered_token = _covered.set(set()) if _covered.get() is None else None
     try:
@@ -142,6 +146,14 @@ def current_actor() -> Actor | None:
     return _actor.get()
 
 
+def _same_request(actor: Actor) -> Actor:
+    """An actor made for this request (the user who signs in) keeps the client's request id too."""
+    current = _actor.get()
+    if actor.client_request_id is None and current is not None and current.request_id == actor.request_id:
+        return replace(actor, client_request_id=current.client_request_id)
+    return actor
+
+
 def entry(
     action: str,
     object_type: str,
@@ -153,7 +165,7 @@ def entry(
     spread: bool = False,
 ) -> AuditEntry:
     """`spread`: key the entry `<object_id>#<k>` in byObject (a country's or the admin's listing)."""
-    actor = actor or current_actor() or Actor("system", None, None)
+    actor = _same_request(actor) if actor else current_actor() or Actor("system", None, None)
     entry_id, object_id = new_id(), object_id or "*"
     if spread:
         object_id = shard_key(object_id, entry_id, settings.AUDIT_LIST_SHARDS)
@@ -168,6 +180,7 @@ def entry(
         object_ids=object_ids[:MAX_LISTED_IDS] if object_ids is not None else None,
         outcome=outcome,
         request_id=actor.request_id,
+        client_request_id=actor.client_request_id,
     )
 
 

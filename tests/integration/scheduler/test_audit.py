@@ -28,7 +28,7 @@ def test_each_write_and_each_read_of_a_patient_or_appointment_is_recorded(world)
     response = admin.get("/patients/p-cl", HTTP_X_REQUEST_ID="req-123")
     assert response.status_code == 200
     (read,) = entries(action="read", object_id="p-cl")
-    assert read.request_id == "req-123"
+    assert read.request_id == response["X-Request-ID"] and read.client_request_id == "req-123"
 
     world["patient"].patch("/appointments/a-cl", {"reason": "checkup"}, format="json")
     (updated,) = entries(action="update", object_id="a-cl")
@@ -90,6 +90,7 @@ def test_admins_read_the_trail_by_object_or_actor_newest_first_page_by_page(worl
     assert times == sorted(times, reverse=True)
     assert set(body["results"][0]) == {
         "at", "actor", "role", "action", "objectType", "objectId", "objectIds", "outcome", "requestId",
+        "clientRequestId",
     }  # fmt: skip
     by_actor = admin.get("/audit?actor=patient-cl").json()["results"]
     assert by_actor and all(e["actor"] == "patient-cl" for e in by_actor)
@@ -159,7 +160,7 @@ def test_the_unfiltered_listing_is_spread_too_and_found_under_its_star(world, se
         assert admin.get("/appointments", HTTP_X_REQUEST_ID=f"all-{n}").status_code == 200
     listed = [e for e in entries(action="list") if e.subject_id == "*"]
     assert len(listed) == 4 and all(e.object_id in object_keys("*")[1:] for e in listed)
-    found = [e["requestId"] for e in trail(admin, "*", 3)]
+    found = [e["clientRequestId"] for e in trail(admin, "*", 3)]
     assert found[:4] == ["all-3", "all-2", "all-1", "all-0"]
 
 
@@ -296,3 +297,22 @@ def test_booking_under_another_patients_appointment_id_is_a_denied_entry_and_rev
     staff_probe = staff.post("/appointments", theirs, format="json")
     assert (staff_probe.status_code, staff_probe.json()["code"]) == (409, "duplicate")
     assert [(e.actor, e.outcome) for e in about("a-pe")[before + 1 :]] == [("staff-cl", "denied")]
+
+
+def test_the_server_names_each_request_and_keeps_the_clients_id_beside_its_own(world):
+    """Finding 11: an actor cannot give its entries another request's id: the entry's requestId is
+    the server's (the one the response's X-Request-ID and the log line carry); a well-formed client
+    X-Request-ID is kept as clientRequestId and echoed as X-Client-Request-ID."""
+    admin = world["admin"]
+    first = admin.get("/patients/p-cl", HTTP_X_REQUEST_ID="req-123")
+    second = admin.get("/patients/p-cl", HTTP_X_REQUEST_ID="req-123")
+    reads = entries(action="read", object_id="p-cl")
+    assert [e.request_id for e in reads] == [first["X-Request-ID"], second["X-Request-ID"]]
+    assert len(set(e.request_id for e in reads)) == 2 and "req-123" not in {e.request_id for e in reads}
+    assert [e.client_request_id for e in reads] == ["req-123", "req-123"]
+    assert first["X-Client-Request-ID"] == "req-123"
+    shown = admin.get("/audit?objectId=p-cl&limit=1").json()["results"][0]
+    assert shown["clientRequestId"] == "req-123" and shown["requestId"] == second["X-Request-ID"]
+    ill_formed = admin.get("/patients/p-cl", HTTP_X_REQUEST_ID="bad id with spaces " + "x" * 200)
+    assert "X-Client-Request-ID" not in ill_formed
+    assert entries(action="read", object_id="p-cl")[-1].client_request_id is None
