@@ -284,10 +284,8 @@ def test_booking_under_another_patients_appointment_id_is_a_denied_entry_and_rev
     own_clash = patient.post("/appointments", mine, format="json")
     before = len(about("a-pe"))
     probe = patient.post("/appointments", theirs, format="json")
-    assert (probe.status_code, probe.json()["code"]) == (own_clash.status_code, own_clash.json()["code"]) == (
-        409,
-        "duplicate",
-    )
+    answer = (probe.status_code, probe.json()["code"])
+    assert answer == (own_clash.status_code, own_clash.json()["code"]) == (409, "duplicate")
     assert probe.json()["detail"] == own_clash.json()["detail"].replace("a-cl", "a-pe")
     for leaked in ("p-pe", "d-pe", "003", world["at_pe"].isoformat()[:10]):
         assert leaked not in probe.content.decode()
