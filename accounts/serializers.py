@@ -84,6 +84,7 @@ class AuditEntrySerializer(serializers.Serializer):
     objectIds = serializers.ListField(child=serializers.CharField(), source="object_ids", allow_null=True)
     outcome = serializers.CharField()
     requestId = serializers.CharField(source="request_id", allow_null=True)
+    clientRequestId = serializers.CharField(source="client_request_id", allow_null=True)
 
 
 class AuditListParams(ListParamsSerializer):

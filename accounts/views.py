@@ -125,6 +125,8 @@ class MeView(AuditedView, APIView):
     role_actions = {role: frozenset({READ}) for role in ROLES}
     read_actions = frozenset({"me"})
     action = "me"
+    # It shows a user record, audited like GET /users/{username}.
+    audited_reads, audited_type, audited_id_field = True, "user", "username"
 
     @extend_schema(responses=UserSerializer)
     def get(self, request: Request) -> Response:

@@ -16,7 +16,7 @@ from appointments.serializers import (
 from doctors.views import DoctorViewSet
 from scheduler.api.views import AuditedView, RecordSchema, RecordViewSet
 from scheduler.exceptions import InvalidInput
-from scheduler.security.permissions import ALL, LIST, READ, UPDATE, OneOf, Own, Unchanged, denied
+from scheduler.security.permissions import ALL, LIST, READ, UPDATE, OneOf, Own, Unchanged, can_see, denied
 from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, STAFF
 
 _ID = RecordViewSet.lookup_value_regex
@@ -72,7 +72,15 @@ class AppointmentViewSet(RecordViewSet):
             countries = {"doctor_id": doctor and doctor.country_id, "patient_id": patient and patient.country_id}
             self.check_references(data, countries)
 
-        return services.appointment_create(**data, check_parties=check_parties)
+        def may_see(stored) -> bool:
+            # Another's booking under this id: the same 409 as a clash with one's own, recorded as
+            # denied (the id is the client's own choice, so the 409 says nothing about that record).
+            if can_see(self.request.user, self, stored):
+                return True
+            self.audit_denied(stored.appointment_id)
+            return False
+
+        return services.appointment_create(**data, check_parties=check_parties, may_see=may_see)
 
     def update_record(self, record_id, data, *, if_match, replace, current):
         return services.appointment_update(appointment_id=record_id, changes=data, if_match=if_match, current=current)

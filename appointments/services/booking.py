@@ -106,11 +106,14 @@ def appointment_create(
     reason: str | None = None,
     state: str | None = None,
     check_parties: Callable[[Doctor | None, Patient | None], None] | None = None,
+    may_see: Callable[[Appointment], bool] | None = None,
 ) -> tuple[Appointment, bool]:
     """Book a time: (appointment, True) when created, (stored appointment, False) when the same
     request was made before with this appointmentId. `state` may ask for "scheduled": every booking
     starts `pending` and the country's worker schedules it. `check_parties(doctor, patient)`, given
-    the records as read (None when missing), may refuse them: the caller's access check, on this read."""
+    the records as read (None when missing), may refuse them: the caller's access check, on this read.
+    `may_see(stored)`: whether the caller may see the appointment stored under its appointmentId; one
+    it may not is never replayed and answers exactly as a clash with other details does."""
     request = {
         "patient_id": patient_id,
         "doctor_id": doctor_id,
@@ -129,7 +132,7 @@ def appointment_create(
     if check_parties is not None:
         check_parties(doctor, patient)
     if existing and existing[0] is not None:
-        return _replay(existing[0], doctor, request)
+        return _replay(existing[0], doctor, request, may_see)
     if doctor is None:
         raise InvalidInput("doctorId", f"Doctor '{doctor_id}' does not exist.")
     if patient is None:
@@ -187,13 +190,16 @@ def appointment_create(
         run_transaction(build, default_conflict=lambda: Conflict("The booking could not be made; retry."))
     except _IdTaken:
         # Another request with this id committed first: the same booking or a clash.
-        return _replay(appointment_get(appointment_id=appointment.appointment_id), doctor, request)
+        return _replay(appointment_get(appointment_id=appointment.appointment_id), doctor, request, may_see)
     announce(appointment, event)
     return appointment, True
 
 
-def _replay(existing: Appointment, doctor: Doctor | None, request: dict) -> tuple[Appointment, bool]:
-    if _same_request(existing, doctor, **request):
+def _replay(
+    existing: Appointment, doctor: Doctor | None, request: dict, may_see: Callable[[Appointment], bool] | None
+) -> tuple[Appointment, bool]:
+    # The message names only the id the client chose: someone else's booking shows nothing of itself.
+    if (may_see is None or may_see(existing)) and _same_request(existing, doctor, **request):
         return existing, False
     raise Conflict(
         f"Appointment '{existing.appointment_id}' already exists with other details; "

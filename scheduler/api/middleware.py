@@ -18,9 +18,11 @@ request_log = logging.getLogger("scheduler.requests")
 
 
 class RequestIdMiddleware:
-    """Carry a request id (the client's `X-Request-ID` when well-formed) for logs and audit, and log
-    each request in one line: method, path (no query string: it may carry ids), status, duration,
-    request id, user."""
+    """Name each request with an id of the server's own (what logs and the audit trail key on, the
+    response's `X-Request-ID`): a client's id cannot make its entries pass for another request's. A
+    well-formed client `X-Request-ID` is kept beside it (`client_request_id`, an entry's
+    `clientRequestId`) and echoed as `X-Client-Request-ID`. Each request is one log line: method,
+    path (no query string: it may carry ids), status, duration, request ids, user."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -28,9 +30,12 @@ class RequestIdMiddleware:
     def __call__(self, request):
         began = time.perf_counter()
         given = request.headers.get("X-Request-ID", "")
-        request.request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        request.request_id = uuid.uuid4().hex
+        request.client_request_id = given if _REQUEST_ID.match(given) else None
         response = self.get_response(request)
         response["X-Request-ID"] = request.request_id
+        if request.client_request_id:
+            response["X-Client-Request-ID"] = request.client_request_id
         user = getattr(request, "user", None)  # set by DRF on the Django request once authenticated
         request_log.info(
             "%s %s %s %.1fms",
@@ -44,6 +49,7 @@ class RequestIdMiddleware:
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - began) * 1000, 1),
                 "request_id": request.request_id,
+                "client_request_id": request.client_request_id,
                 "user": getattr(user, "username", None),
             },
         )

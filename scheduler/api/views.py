@@ -52,6 +52,17 @@ def parse_if_match(request: Request) -> int | None:
     return int(match.group(1))
 
 
+def request_actor(request: Request, username: str, role: str | None) -> audit.Actor:
+    """The audit actor of this request, with the server's request id and the client's (middleware)."""
+    django_request = request._request
+    return audit.Actor(
+        username,
+        role,
+        getattr(django_request, "request_id", None),
+        getattr(django_request, "client_request_id", None),
+    )
+
+
 _WRITE_ACTIONS = {CREATE: audit.CREATE, UPDATE: audit.UPDATE, DELETE: audit.DELETE}
 
 
@@ -61,12 +72,16 @@ class AuditedView(AccessRules):
 
     record_model: type | None = None
     # Every read of this resource is audited (personal or medical data); writes are audited for all.
+    # With it, every successful response that shows a record, whatever its method, is in an entry.
     audited_reads: bool = False
+    # The kind and field the shown records are audited by, where not `access_kind`/`lookup_field`.
+    audited_type: str | None = None
+    audited_id_field: str | None = None
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         user = request.user
-        actor = audit.Actor(user.username or "anonymous", user.role, getattr(request._request, "request_id", None))
+        actor = request_actor(request, user.username or "anonymous", user.role)
         write = _WRITE_ACTIONS.get(action_kind(self))
         pending = None
         if write and self.record_model is not None:
@@ -77,9 +92,27 @@ class AuditedView(AccessRules):
     def finalize_response(self, request, response, *args, **kwargs):
         scope = getattr(self, "_audit_scope", None)
         if scope is not None:
+            try:
+                self.audit_shown(response)
+            except ServiceUnavailable as exc:  # nothing is served unrecorded
+                response = self.handle_exception(exc)
             self._audit_scope = None
             scope.__exit__(None, None, None)
         return super().finalize_response(request, response, *args, **kwargs)
+
+    def audit_shown(self, response) -> None:
+        """The one place every route and method passes: a successful response showing records of an
+        audited kind that no entry of this request names (a PATCH that changed nothing, a replayed
+        create) writes a read entry for each; a write's or a listing's own entry already covers its."""
+        if not self.audited_reads or not 200 <= response.status_code < 300:
+            return
+        data = getattr(response, "data", None)
+        field = self.audited_id_field or getattr(self, "lookup_field", None)
+        items = data.get("results") if isinstance(data, dict) and "results" in data else data
+        items = items if isinstance(items, list) else [items]
+        ids = [str(item[field]) for item in items if isinstance(item, dict) and item.get(field)]
+        if ids:
+            audit.record_shown(self.audited_type or self.access_kind or "?", ids)
 
     def handle_exception(self, exc):
         if getattr(exc, "status_code", None) == status.HTTP_403_FORBIDDEN:
@@ -89,15 +122,16 @@ class AuditedView(AccessRules):
                 self.audit_denied()  # refusals before the view ran too (the role may not do this at all)
         return super().handle_exception(exc)
 
-    def audit_denied(self) -> None:
+    def audit_denied(self, object_id: str | None = None) -> None:
+        """A refusal, about `object_id` (default: the URL's record)."""
         user = self.request.user
-        actor = audit.Actor(user.username, user.role, getattr(self.request._request, "request_id", None))
+        actor = request_actor(self.request, user.username, user.role)
         # The refusal stands even if its entry cannot be written (audit.record logs that).
         with contextlib.suppress(ServiceUnavailable):
             audit.record(
                 action_kind(self) or "access",
                 self.access_kind or "?",
-                self._object_id() or "*",
+                object_id or self._object_id() or "*",
                 outcome=audit.DENIED,
                 actor=actor,
             )

@@ -146,6 +146,17 @@ def register_commit_check(check: Callable[[Transaction], None]) -> None:
         _commit_checks.append(check)
 
 
+# Listeners a layer above registers to learn what was committed (scheduler.security.audit: which
+# records this request's committed entries already cover); they write nothing.
+_commit_listeners: list[Callable[[Transaction], None]] = []
+
+
+def register_commit_listener(listener: Callable[[Transaction], None]) -> None:
+    """Called with each transaction after it committed; once per process, like the checks."""
+    if listener not in _commit_listeners:
+        _commit_listeners.append(listener)
+
+
 def run_transaction(build: Callable[[Transaction], None], *, default_conflict: Callable[[], Exception]) -> None:
     """Build and commit one transaction. A cancelled condition raises the error registered for
     that item (or `default_conflict()`); a TransactionConflict is retried with jittered backoff.
@@ -161,6 +172,8 @@ def run_transaction(build: Callable[[Transaction], None], *, default_conflict: C
             with TransactWrite(connection=transaction_connection()) as tx:
                 for add, _ in ops:
                     add(tx)
+            for listener in _commit_listeners:
+                listener(plan)
             return
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []

@@ -4,7 +4,9 @@ An entry holds ids, a role, an action and an outcome, never a name, e-mail, phon
 reason. A write's entry joins the write's own transaction: each service adds it (`join`), and a
 transaction that writes the announced kind of record without its entry is refused before it is sent
 (`require_entry`), so a write is never committed unrecorded; a read's entry is written before the
-response, and a read whose entry cannot be written is refused with 503.
+response, and a read whose entry cannot be written is refused with 503. Whatever the method, a
+response that shows a record no entry of its request names gets a read entry (`record_shown`): a
+PATCH that changed nothing and a replayed booking answer the whole record too.
 
 byObject is keyed by the record's id; the entries of a country's listing pages (and of the unfiltered
 admin listing, "*"), written hundreds of times a second for a busy country, are spread over
@@ -18,7 +20,7 @@ import contextvars
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from pynamodb.attributes import ListAttribute, UnicodeAttribute, UTCDateTimeAttribute
@@ -34,6 +36,7 @@ from scheduler.db import (
     paginate_shards,
     register,
     register_commit_check,
+    register_commit_listener,
     shard_key,
     shard_keys,
     table_meta,
@@ -86,7 +89,9 @@ class AuditEntry(Model):
     # The records a list page showed (ids only).
     object_ids = ListAttribute(of=UnicodeAttribute, null=True, attr_name="objectIds")
     outcome = UnicodeAttribute()
+    # The server's id of the request; the client's own X-Request-ID, when it sent a well-formed one.
     request_id = UnicodeAttribute(null=True, attr_name="requestId")
+    client_request_id = UnicodeAttribute(null=True, attr_name="clientRequestId")
 
     by_object = ByObjectIndex()
     by_actor = ByActorIndex()
@@ -101,7 +106,8 @@ class AuditEntry(Model):
 class Actor:
     username: str
     role: str | None
-    request_id: str | None
+    request_id: str | None  # the server's
+    client_request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,21 +122,36 @@ class PendingWrite:
 
 _actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
 _pending: contextvars.ContextVar[PendingWrite | None] = contextvars.ContextVar("audit_pending", default=None)
+# The ids an entry of this request names (written, or committed with its write): what the request may
+# show without another entry. One set per outermost `acting` block, shared by the blocks inside it.
+_covered: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("audit_covered", default=None)
 
 
 @contextmanager
 def acting(actor: Actor, pending: PendingWrite | None = None) -> Iterator[None]:
     """Within this block, writes are attributed to `actor`, and `pending` names the write to record."""
+    actor = _same_request(actor)
     actor_token, pending_token = _actor.set(actor), _pending.set(pending)
+    covered_token = _covered.set(set()) if _covered.get() is None else None
     try:
         yield
     finally:
         _actor.reset(actor_token)
         _pending.reset(pending_token)
+        if covered_token is not None:
+            _covered.reset(covered_token)
 
 
 def current_actor() -> Actor | None:
     return _actor.get()
+
+
+def _same_request(actor: Actor) -> Actor:
+    """An actor made for this request (the user who signs in) keeps the client's request id too."""
+    current = _actor.get()
+    if actor.client_request_id is None and current is not None and current.request_id == actor.request_id:
+        return replace(actor, client_request_id=current.client_request_id)
+    return actor
 
 
 def entry(
@@ -144,7 +165,7 @@ def entry(
     spread: bool = False,
 ) -> AuditEntry:
     """`spread`: key the entry `<object_id>#<k>` in byObject (a country's or the admin's listing)."""
-    actor = actor or current_actor() or Actor("system", None, None)
+    actor = _same_request(actor) if actor else current_actor() or Actor("system", None, None)
     entry_id, object_id = new_id(), object_id or "*"
     if spread:
         object_id = shard_key(object_id, entry_id, settings.AUDIT_LIST_SHARDS)
@@ -159,6 +180,7 @@ def entry(
         object_ids=object_ids[:MAX_LISTED_IDS] if object_ids is not None else None,
         outcome=outcome,
         request_id=actor.request_id,
+        client_request_id=actor.client_request_id,
     )
 
 
@@ -173,6 +195,31 @@ def record(action: str, object_type: str, object_id: str, **kwargs) -> None:
         raise ServiceUnavailable(
             "The audit trail cannot be written right now, so the request was refused; retry."
         ) from exc
+    # A list page's entry covers every record it showed, those past MAX_LISTED_IDS too.
+    _cover(item.subject_id, *(kwargs.get("object_ids") or ()))
+
+
+def _cover(*object_ids: str) -> None:
+    covered = _covered.get()
+    if covered is not None:
+        covered.update(object_ids)
+
+
+def _committed(tx: Transaction) -> None:
+    """A committed transaction's entries cover the records they name (registered with the DB layer)."""
+    _cover(*(item.subject_id for item in tx.records if isinstance(item, AuditEntry)))
+
+
+register_commit_listener(_committed)
+
+
+def record_shown(object_type: str, object_ids: list[str]) -> None:
+    """A response is about to show these records: a read entry for each one no entry of this request
+    names yet (a PATCH that changed nothing, a replayed create). 503 if one cannot be written."""
+    covered = _covered.get() or set()
+    for object_id in dict.fromkeys(object_ids):
+        if object_id not in covered:
+            record(READ, object_type, object_id)
 
 
 def join(tx: Transaction) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from rest_framework.exceptions import NotAuthenticated, PermissionDenied
+from rest_framework.exceptions import MethodNotAllowed, NotAuthenticated, PermissionDenied
 from rest_framework.permissions import BasePermission
 
 from scheduler.exceptions import InvalidInput, NotFound
@@ -171,7 +171,9 @@ class IsAllowed(BasePermission):
         if not user.is_authenticated:
             raise NotAuthenticated("Sign in: send `Authorization: Bearer <token>` (POST /auth/token gives one).")
         action = action_kind(view)
-        if action is None or action in view.role_actions.get(user.role, frozenset()):
+        if action is None:
+            _refuse_undeclared(request, view)
+        if action in view.role_actions.get(user.role, frozenset()):
             return True
         raise PermissionDenied(f"A {user.role} may not {action} {kind} records.")
 
@@ -243,6 +245,19 @@ class IsAllowed(BasePermission):
             raise denied(_camel(name), f"You may only list your own {kind}s ({_camel(name)} {own}).")
         params[name] = own
         return params
+
+
+def _refuse_undeclared(request, view) -> None:
+    """Fail closed: an action no rule maps to a kind is refused for every role, admins too (a new
+    route must be declared in `list_actions`/`read_actions`). A method the view has no handler for
+    is DRF's 405, as it would be anyway."""
+    method = request.method.lower()
+    if method not in getattr(view, "http_method_names", (method,)) or not hasattr(view, method):
+        raise MethodNotAllowed(request.method)
+    raise PermissionDenied(
+        f"The action '{getattr(view, 'action', None)}' of {view.access_kind} records is not declared; "
+        "it is refused for every role."
+    )
 
 
 def _allowed(rule: OneOf | Unchanged | Own, user, name: str, value: Any, record: Any) -> bool:

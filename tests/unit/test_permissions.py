@@ -169,3 +169,60 @@ def test_the_doctor_schema_leaves_what_some_readers_do_not_get_optional():
     assert "email" in schemas["Doctor"]["properties"] and "email" not in schemas["Doctor"]["required"]
     assert "reason" not in schemas["BlockedPeriod"].get("required", [])
     assert {"name", "speciality", "availableTimes"} <= set(schemas["Doctor"]["required"])
+
+
+@pytest.mark.parametrize("role", [ADMIN, STAFF, DOCTOR, PATIENT])
+def test_an_action_the_view_does_not_declare_is_refused_for_every_role(role):
+    """Fail closed: a route whose action maps to no kind (a new @action forgotten in list_actions or
+    read_actions) is a 403 for everyone, admins too, not an open door."""
+    request = SimpleNamespace(user=Principal(username="u", role=role, doctor_id="d1", patient_id="p1"), method="GET")
+    view = Visits("export_everything")
+    view.get = lambda request: None  # the route exists: only its action is undeclared
+    with pytest.raises(PermissionDenied, match="export_everything"):
+        IsAllowed().has_permission(request, view)
+
+
+def test_a_method_a_view_has_no_handler_for_stays_a_405():
+    from rest_framework.exceptions import MethodNotAllowed
+
+    request = SimpleNamespace(user=Principal(username="u", role=ADMIN), method="POST")
+    with pytest.raises(MethodNotAllowed):
+        IsAllowed().has_permission(request, Visits(None))
+
+
+def registered_views():
+    """Every DRF view the URL conf routes to, with the actions it takes (method → action)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "cls"):
+                yield pattern
+
+    for pattern in walk(get_resolver().url_patterns):
+        cls = pattern.callback.cls
+        actions = getattr(pattern.callback, "actions", None)  # a ViewSet's route: method → action
+        if actions is None:  # an APIView: one action for every method it handles
+            actions = {m: getattr(cls, "action", None) for m in cls.http_method_names if hasattr(cls, m)}
+        else:
+            actions = {**actions, "options": "metadata"}
+        yield str(pattern.pattern), cls, actions
+
+
+def test_every_routed_action_is_declared_so_no_route_ships_undeclared():
+    import scheduler.urls  # noqa: F401 - loads every app's views
+
+    found, undeclared = set(), []
+    for route, cls, actions in registered_views():
+        found.add(cls.__name__)
+        if getattr(cls, "access_kind", None) is None:  # open by design: health, schema, sign-in
+            continue
+        for method, action in actions.items():
+            view = cls()
+            view.action = action
+            if action_kind(view) is None:
+                undeclared.append(f"{cls.__name__}.{action} ({method.upper()} {route})")
+    assert not undeclared, f"actions no access rule maps (refused for every role): {undeclared}"
+    assert {"AppointmentViewSet", "PatientViewSet", "UserViewSet", "MeView", "AuditView"} <= found

@@ -65,10 +65,11 @@ def test_the_docs_and_their_static_files_are_served_with_debug_off(anonymous):
 
 def test_each_request_is_one_log_line_with_its_request_id(api, caplog):
     with caplog.at_level(logging.INFO, logger="scheduler.requests"):
-        api.get("/countries?limit=1", HTTP_X_REQUEST_ID="req-42")
+        response = api.get("/countries?limit=1", HTTP_X_REQUEST_ID="req-42")
     (record,) = [r for r in caplog.records if r.name == "scheduler.requests"]
     assert record.getMessage().startswith("GET /countries 200 ")
-    assert record.request_id == "req-42" and record.status == 200 and record.user == "admin"
+    assert record.request_id == response["X-Request-ID"] and record.client_request_id == "req-42"
+    assert record.status == 200 and record.user == "admin"
     assert record.duration_ms >= 0 and "limit" not in record.getMessage()
 
 

@@ -1,12 +1,14 @@
 """The audit trail: every write and every read of personal data is recorded, with no personal value."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from pynamodb.exceptions import PutError
 
 from scheduler import db
 from scheduler.security.audit import AuditEntry, object_keys
+from tests.helpers import z
 
 PROTECTED = ["Patient cl", "p-cl@example.com", "+56912345678", "Street cl 1", "1950-01-02", "chest pain since Tuesday"]
 
@@ -26,7 +28,7 @@ def test_each_write_and_each_read_of_a_patient_or_appointment_is_recorded(world)
     response = admin.get("/patients/p-cl", HTTP_X_REQUEST_ID="req-123")
     assert response.status_code == 200
     (read,) = entries(action="read", object_id="p-cl")
-    assert read.request_id == "req-123"
+    assert read.request_id == response["X-Request-ID"] and read.client_request_id == "req-123"
 
     world["patient"].patch("/appointments/a-cl", {"reason": "checkup"}, format="json")
     (updated,) = entries(action="update", object_id="a-cl")
@@ -88,6 +90,7 @@ def test_admins_read_the_trail_by_object_or_actor_newest_first_page_by_page(worl
     assert times == sorted(times, reverse=True)
     assert set(body["results"][0]) == {
         "at", "actor", "role", "action", "objectType", "objectId", "objectIds", "outcome", "requestId",
+        "clientRequestId",
     }  # fmt: skip
     by_actor = admin.get("/audit?actor=patient-cl").json()["results"]
     assert by_actor and all(e["actor"] == "patient-cl" for e in by_actor)
@@ -157,7 +160,7 @@ def test_the_unfiltered_listing_is_spread_too_and_found_under_its_star(world, se
         assert admin.get("/appointments", HTTP_X_REQUEST_ID=f"all-{n}").status_code == 200
     listed = [e for e in entries(action="list") if e.subject_id == "*"]
     assert len(listed) == 4 and all(e.object_id in object_keys("*")[1:] for e in listed)
-    found = [e["requestId"] for e in trail(admin, "*", 3)]
+    found = [e["clientRequestId"] for e in trail(admin, "*", 3)]
     assert found[:4] == ["all-3", "all-2", "all-1", "all-0"]
 
 
@@ -211,3 +214,103 @@ def test_a_transaction_holds_only_the_items_its_service_added(empty_tables):
     # Outside a request nothing is announced, so joining adds nothing.
     db.run_transaction(joined("903"), default_conflict=RuntimeError)
     assert Country.get("903").name == "X" and entries(object_id="903") == []
+
+
+def about(object_id: str) -> list[AuditEntry]:
+    return entries(object_id=object_id)
+
+
+def test_every_response_that_shows_an_appointment_or_patient_is_recorded_whatever_the_method(world):
+    """A PATCH that changes nothing, an echo and a replayed booking commit no write, yet answer the
+    whole record (the decrypted reason too): each is a read entry. A response whose record the
+    request's own write entry already covers gets no second one."""
+    patient = world["patient"]
+    shown = patient.get("/appointments/a-cl").json()
+    assert shown["reason"] == "chest pain since Tuesday"
+    echo = {name: shown[name] for name in ("appointmentId", "appointmentDate", "reason", "state", "patientId")}
+    booking = {name: shown[name] for name in ("appointmentId", "patientId", "doctorId", "appointmentDate", "reason")}
+    for label, send in (
+        ("PATCH {}", lambda: patient.patch("/appointments/a-cl", {}, format="json")),
+        ("echo PATCH", lambda: patient.patch("/appointments/a-cl", echo, format="json")),
+        ("replayed POST", lambda: patient.post("/appointments", booking, format="json")),
+    ):
+        before = about("a-cl")
+        response = send()
+        assert response.status_code == 200, (label, response.content)
+        assert response.json()["reason"] == "chest pain since Tuesday"
+        new = about("a-cl")[len(before) :]
+        assert [(e.action, e.actor, e.outcome) for e in new] == [("read", "patient-cl", "ok")], label
+
+    before = len(about("a-cl"))
+    assert patient.patch("/appointments/a-cl", {"reason": "checkup"}, format="json").status_code == 200
+    assert [e.action for e in about("a-cl")[before:]] == ["update"]  # the write's entry covers its answer
+
+    profile = patient.get("/patients/p-cl").json()
+    replaced = {k: v for k, v in profile.items() if k not in ("createdAt", "updatedAt", "version")}
+    for label, send in (
+        ("PATCH {}", lambda: patient.patch("/patients/p-cl", {}, format="json")),
+        ("PUT echo", lambda: patient.put("/patients/p-cl", replaced, format="json")),
+    ):
+        before = len(about("p-cl"))
+        response = send()
+        assert response.status_code == 200, (label, response.content)
+        assert response.json()["email"] == "p-cl@example.com"
+        assert [e.action for e in about("p-cl")[before:]] == ["update"], label
+
+
+def test_a_patch_that_changed_nothing_is_refused_when_its_read_entry_cannot_be_written(world, monkeypatch):
+    def unavailable(self, *args, **kwargs):
+        raise PutError("audit table unavailable")
+
+    monkeypatch.setattr(AuditEntry, "save", unavailable)
+    response = world["patient"].patch("/appointments/a-cl", {}, format="json")
+    assert response.status_code == 503 and response.json()["code"] == "unavailable"
+    assert "chest pain" not in response.content.decode()
+
+
+def test_the_signed_in_users_own_record_is_a_read_of_that_user(world):
+    before = len(about("patient-cl"))
+    assert world["patient"].get("/auth/me").json()["username"] == "patient-cl"
+    assert [(e.action, e.object_type) for e in about("patient-cl")[before:]] == [("read", "user")]
+
+
+def test_booking_under_another_patients_appointment_id_is_a_denied_entry_and_reveals_nothing(world):
+    """Finding 12: the 409 is kept (ids are the client's own, unguessable choice, and the answer is
+    the one a clash with one's own booking gets), but the attempt is recorded as denied."""
+    patient, staff = world["patient"], world["staff"]
+    at = z(world["at_cl"] + timedelta(hours=2))
+    mine = {"appointmentId": "a-cl", "patientId": "p-cl", "doctorId": "d-cl", "appointmentDate": at}
+    theirs = {**mine, "appointmentId": "a-pe"}
+    own_clash = patient.post("/appointments", mine, format="json")
+    before = len(about("a-pe"))
+    probe = patient.post("/appointments", theirs, format="json")
+    answer = (probe.status_code, probe.json()["code"])
+    assert answer == (own_clash.status_code, own_clash.json()["code"]) == (409, "duplicate")
+    assert probe.json()["detail"] == own_clash.json()["detail"].replace("a-cl", "a-pe")
+    for leaked in ("p-pe", "d-pe", "003", world["at_pe"].isoformat()[:10]):
+        assert leaked not in probe.content.decode()
+    new = about("a-pe")[before:]
+    assert [(e.action, e.actor, e.outcome) for e in new] == [("create", "patient-cl", "denied")]
+
+    staff_probe = staff.post("/appointments", theirs, format="json")
+    assert (staff_probe.status_code, staff_probe.json()["code"]) == (409, "duplicate")
+    assert [(e.actor, e.outcome) for e in about("a-pe")[before + 1 :]] == [("staff-cl", "denied")]
+
+
+def test_the_server_names_each_request_and_keeps_the_clients_id_beside_its_own(world):
+    """Finding 11: an actor cannot give its entries another request's id: the entry's requestId is
+    the server's (the one the response's X-Request-ID and the log line carry); a well-formed client
+    X-Request-ID is kept as clientRequestId and echoed as X-Client-Request-ID."""
+    admin = world["admin"]
+    first = admin.get("/patients/p-cl", HTTP_X_REQUEST_ID="req-123")
+    second = admin.get("/patients/p-cl", HTTP_X_REQUEST_ID="req-123")
+    reads = entries(action="read", object_id="p-cl")
+    assert [e.request_id for e in reads] == [first["X-Request-ID"], second["X-Request-ID"]]
+    assert len(set(e.request_id for e in reads)) == 2 and "req-123" not in {e.request_id for e in reads}
+    assert [e.client_request_id for e in reads] == ["req-123", "req-123"]
+    assert first["X-Client-Request-ID"] == "req-123"
+    shown = admin.get("/audit?objectId=p-cl&limit=1").json()["results"][0]
+    assert shown["clientRequestId"] == "req-123" and shown["requestId"] == second["X-Request-ID"]
+    ill_formed = admin.get("/patients/p-cl", HTTP_X_REQUEST_ID="bad id with spaces " + "x" * 200)
+    assert "X-Client-Request-ID" not in ill_formed
+    assert entries(action="read", object_id="p-cl")[-1].client_request_id is None

@@ -45,11 +45,13 @@ def test_wrong_method_is_405(api):
     assert response.status_code == 405 and response.json()["code"] == "method_not_allowed"
 
 
-def test_request_id_is_echoed_or_generated(api):
+def test_the_request_id_is_the_servers_and_a_clients_own_is_echoed_beside_it(api):
     response = api.get("/countries", HTTP_X_REQUEST_ID="abc-123")
-    assert response["X-Request-ID"] == "abc-123"
-    generated = api.get("/countries", HTTP_X_REQUEST_ID="bad id with spaces")
-    assert generated["X-Request-ID"] != "bad id with spaces" and len(generated["X-Request-ID"]) == 32
+    assert response["X-Request-ID"] != "abc-123" and len(response["X-Request-ID"]) == 32
+    assert response["X-Client-Request-ID"] == "abc-123"
+    assert api.get("/countries", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] != response["X-Request-ID"]
+    ill_formed = api.get("/countries", HTTP_X_REQUEST_ID="bad id with spaces")
+    assert len(ill_formed["X-Request-ID"]) == 32 and "X-Client-Request-ID" not in ill_formed
 
 
 def test_browsable_api_renders_html(api):
