@@ -6,4 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Users, tokens and sign-in"
 
     def ready(self):
-        from accounts import schema  # noqa: F401 - registers the OpenAPI authentication schemes
+        from accounts import hooks, schema  # noqa: F401 - schema registers the OpenAPI authentication schemes
+
+        hooks.register()  # deleting a patient or doctor deactivates its login in the same transaction

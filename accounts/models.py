@@ -22,6 +22,27 @@ class User(RecordModel):
     active = BooleanAttribute(default=True)
     # Django's hasher format (`argon2$...`), never the password.
     password_hash = UnicodeAttribute(attr_name="passwordHash")
+    # The user's tokens, "<tokenHash>:<expiry epoch>", so that a change of its scope deletes them in
+    # its own transaction (no index to wait for). Never shown; see UserTokens.
+    token_entries = UnicodeSetAttribute(null=True, attr_name="tokens")
+    # Tokens issued so far. Every write of the user is conditional on the count it read, so that a
+    # token issued after that read makes the write lose its race (and read again) instead of escaping it.
+    sign_ins = NumberAttribute(default=0, attr_name="signIns")
+
+
+class UserTokens(Model):
+    """The users table seen by the token paths (sign-in, sign-out): the same items as `User`, without
+    its version attribute, so that adding or removing a token entry changes neither `version` nor
+    `updatedAt` (a user's ETag stays). Not registered: `User` owns the table."""
+
+    class Meta(table_meta("users")):
+        pass
+
+    username = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(null=True)
+    active = BooleanAttribute(null=True)
+    token_entries = UnicodeSetAttribute(null=True, attr_name="tokens")
+    sign_ins = NumberAttribute(null=True, attr_name="signIns")
 
 
 class ByUserIndex(GlobalSecondaryIndex):

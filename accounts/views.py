@@ -70,7 +70,8 @@ class UserViewSet(RecordViewSet):
             return {name: services.linked_country(doctor_id=data.get("doctor_id"), patient_id=data.get("patient_id"))}
 
         self.check_references(data, linked)
-        return services.user_create(**data)
+        # A patient login staff make reaches only its patient's country (admins' logins are not confined).
+        return services.user_create(**data, confined=self.request.user.role == STAFF)
 
     def update_record(self, record_id, data, *, if_match, replace, current):
         return services.user_update(username=record_id, changes=data, if_match=if_match, current=current)
@@ -113,8 +114,8 @@ class TokenView(AuditedView, APIView):
     def delete(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             raise AuthenticationFailed("No token to revoke: send `Authorization: Bearer <token>`.")
-        services.token_revoke(token_hash=request.user.token_hash)
-        audit.record(audit.LOGOUT, "token", request.user.username)
+        # The audit entry ("logout") commits with the revocation.
+        services.token_revoke(token_hash=request.user.token_hash, username=request.user.username)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -191,7 +192,9 @@ def login_page(request):
 @require_http_methods(["POST"])
 def logout_page(request):
     raw = request.session.get(SESSION_TOKEN_KEY)
-    if raw:
-        services.token_revoke(token_hash=selectors.token_hash(raw))
+    principal = selectors.principal_for_token(raw) if raw else None
+    if principal is not None:  # an expired or revoked token has nothing left to revoke
+        actor = audit.Actor(principal.username, principal.role, getattr(request, "request_id", None))
+        services.token_revoke(token_hash=principal.token_hash or "", username=principal.username, actor=actor)
     request.session.flush()
     return HttpResponseRedirect("/auth/login")

@@ -13,6 +13,7 @@ from scheduler.db import (
     check_if_match,
     delete_record,
     new_id,
+    retry_lost_races,
     run_transaction,
     save_record,
 )
@@ -24,6 +25,12 @@ from scheduler.security import audit
 # and returns the refusal's message, or None. They run in order; the first refusal stands.
 DeleteGuard = Callable[[str], str | None]
 doctor_delete_guards: list[DeleteGuard] = []
+# What other apps change in a doctor's delete transaction (accounts deactivates the doctor's login,
+# registered in its AppConfig.ready): a hook takes the doctor's id, reads what it needs, and returns a
+# function that adds its items to the delete's transaction (or None). A lost race there is a
+# VersionConflict: the delete is judged again on a fresh read.
+DeleteHook = Callable[[str], Callable[[Transaction], None] | None]
+doctor_delete_hooks: list[DeleteHook] = []
 
 
 def _stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -109,10 +116,20 @@ def doctor_update(
 
 
 def doctor_delete(*, doctor_id: str, if_match: int | None, current: Doctor | None = None) -> None:
-    doctor = current or doctor_get(doctor_id=doctor_id)  # `current`: the record the view checked
-    check_if_match(doctor, if_match)
-    for guard in doctor_delete_guards:
-        if refusal := guard(doctor_id):
-            raise Conflict(refusal, code="in_use")
+    def attempt(n: int) -> None:
+        # `current`: the record the view checked; a lost race reads it again.
+        doctor = current if n == 0 and current is not None else doctor_get(doctor_id=doctor_id)
+        check_if_match(doctor, if_match)
+        for guard in doctor_delete_guards:
+            if refusal := guard(doctor_id):
+                raise Conflict(refusal, code="in_use")
+        extras = [add for hook in doctor_delete_hooks if (add := hook(doctor_id)) is not None]
 
-    delete_record(doctor, if_match=if_match, also=audit.join)
+        def also(tx: Transaction) -> None:
+            for add in extras:
+                add(tx)
+            audit.join(tx)
+
+        delete_record(doctor, if_match=if_match, also=also)
+
+    retry_lost_races(attempt)

@@ -12,6 +12,7 @@ from scheduler.db import (
     check_if_match,
     delete_record,
     new_id,
+    retry_lost_races,
     run_transaction,
     save_record,
 )
@@ -26,6 +27,12 @@ OPTIONAL_FIELDS = ("age", "birth_date", "address", "email", "phone_number")
 # patient's id and returns the refusal's message, or None. They run in order; the first refusal stands.
 DeleteGuard = Callable[[str], str | None]
 patient_delete_guards: list[DeleteGuard] = []
+# What other apps change in a patient's delete transaction (accounts deactivates the patient's login,
+# registered in its AppConfig.ready): a hook takes the patient's id, reads what it needs, and returns a
+# function that adds its items to the delete's transaction (or None). A lost race there is a
+# VersionConflict: the delete is judged again on a fresh read.
+DeleteHook = Callable[[str], Callable[[Transaction], None] | None]
+patient_delete_hooks: list[DeleteHook] = []
 
 
 def email_blind_index(email: str | None) -> str | None:
@@ -82,10 +89,20 @@ def patient_update(
 
 
 def patient_delete(*, patient_id: str, if_match: int | None, current: Patient | None = None) -> None:
-    patient = current or patient_get(patient_id=patient_id)  # `current`: the record the view checked
-    check_if_match(patient, if_match)
-    for guard in patient_delete_guards:
-        if refusal := guard(patient_id):
-            raise Conflict(refusal, code="in_use")
+    def attempt(n: int) -> None:
+        # `current`: the record the view checked; a lost race reads it again.
+        patient = current if n == 0 and current is not None else patient_get(patient_id=patient_id)
+        check_if_match(patient, if_match)
+        for guard in patient_delete_guards:
+            if refusal := guard(patient_id):
+                raise Conflict(refusal, code="in_use")
+        extras = [add for hook in patient_delete_hooks if (add := hook(patient_id)) is not None]
 
-    delete_record(patient, if_match=if_match, also=audit.join)
+        def also(tx: Transaction) -> None:
+            for add in extras:
+                add(tx)
+            audit.join(tx)
+
+        delete_record(patient, if_match=if_match, also=also)
+
+    retry_lost_races(attempt)

@@ -90,6 +90,17 @@ class AuditedView(AccessRules):
         self._audit_scope.__enter__()
 
     def finalize_response(self, request, response, *args, **kwargs):
+        self._leave_audit_scope()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            # An unhandled error (a 500) skips finalize_response: the scope must not outlive the request.
+            self._leave_audit_scope()
+
+    def _leave_audit_scope(self) -> None:
         scope = getattr(self, "_audit_scope", None)
         if scope is not None:
             try:
@@ -98,7 +109,6 @@ class AuditedView(AccessRules):
                 response = self.handle_exception(exc)
             self._audit_scope = None
             scope.__exit__(None, None, None)
-        return super().finalize_response(request, response, *args, **kwargs)
 
     def audit_shown(self, response) -> None:
         """The one place every route and method passes: a successful response showing records of an

@@ -115,7 +115,13 @@ def can_see(user, view, record: Any) -> bool:
     owner = _owner(user, view)
     if owner is None or owner[1] is None:
         return False
-    return getattr(record, owner[0], None) == owner[1]
+    return getattr(record, owner[0], None) == owner[1] and _in_confinement(user, record)
+
+
+def _in_confinement(user, record: Any) -> bool:
+    """A doctor or patient login with countryIds (one staff made) reaches records of those countries only."""
+    country_id = getattr(record, "country_id", None)
+    return not user.country_ids or country_id is None or country_id in user.country_ids
 
 
 def can_change(user, view, record: Any) -> bool:
@@ -213,8 +219,8 @@ class IsAllowed(BasePermission):
         or is a function that reads them, called only when this user's role needs them. The view calls
         this with what its service read, so the check costs no read of its own."""
         user = request.user
-        if user.role != STAFF:
-            return
+        if user.role == ADMIN or (user.role != STAFF and not user.country_ids):
+            return  # a doctor or patient login with countryIds is held to them like staff
         if callable(countries):
             countries = countries()
         for name, country_id in countries.items():
@@ -244,6 +250,13 @@ class IsAllowed(BasePermission):
         if params.get(name) not in (None, own):
             raise denied(_camel(name), f"You may only list your own {kind}s ({_camel(name)} {own}).")
         params[name] = own
+        if user.country_ids:  # a login confined to countries (one staff made) lists those only
+            given = params.get("country_id")
+            if given is not None and given not in user.country_ids:
+                raise denied("countryId", f"'{given}' is not one of your countries ({', '.join(user.country_ids)}).")
+            if given is None and len(user.country_ids) != 1:
+                raise InvalidInput("countryId", f"Give one of your countries: {', '.join(user.country_ids)}.")
+            params["country_id"] = given or user.country_ids[0]
         return params
 
 

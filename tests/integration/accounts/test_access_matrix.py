@@ -74,6 +74,11 @@ def user(role_name, **links):
     return body
 
 
+def new_login_of_new_patient(world, role):
+    """A login for the patient the POST /patients row made (a patient record takes one login)."""
+    return {**user("patient")(world, role), "patientId": f"new-{role}-002"}
+
+
 def days(world):
     day = world["at_cl"].date()
     return f"from={day}&to={day + timedelta(days=1)}"
@@ -116,7 +121,9 @@ MATRIX = [
     row("delete", "/appointments/a-pe", None, 401, 204, 404, 403, 404),
     row("get", "/users", None, 401, 200, 403, 403, 403),
     row("get", "/users/admin", None, 401, 200, 403, 403, 403),
-    row("post", "/users", user("patient", patientId="p-cl"), 401, 201, 201, 403, 403),
+    row("post", "/users", new_login_of_new_patient, 401, 201, 201, 403, 403),
+    # p-cl has its login already (patient-cl): one login per patient record.
+    row("post", "/users", user("patient", patientId="p-cl"), 401, 409, 409, 403, 403),
     row("post", "/users", user("patient", patientId="p-pe"), 401, 201, 403, 403, 403),
     row("post", "/users", user("staff", countryIds=["002"]), 401, 201, 403, 403, 403),
     row("patch", "/users/staff-cl", {"countryIds": ["002", "003"]}, 401, 200, 403, 403, 403),

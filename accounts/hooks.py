@@ -1,0 +1,60 @@
+"""What accounts adds to a patient's or doctor's deletion: the login linked to the record is
+deactivated, its tokens deleted and its link released, in the delete's own transaction, so that a
+record re-created under the same id is not visible to the old login. Registered into the delete hooks
+of patients and doctors in AccountsConfig.ready, so that neither imports accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from accounts import links, services
+from accounts.models import Token, User
+from accounts.selectors import user_find
+from doctors.services import doctor_delete_hooks
+from patients.services import patient_delete_hooks
+from scheduler.db import Transaction, utcnow
+from scheduler.db.locks import Lock
+from scheduler.exceptions import VersionConflict
+from scheduler.security import audit
+
+
+def _login_goes_with(kind: str, record_id: str) -> Callable[[Transaction], None] | None:
+    key = links.link_key(kind, record_id)
+    owner = links.owner_of(key)  # strongly consistent
+    if owner is None:
+        return None
+    user = user_find(username=owner)
+    if user is None or getattr(user, f"{kind}_id") != record_id:  # a lock its user let go of
+        return lambda tx: tx.delete(Lock(key), condition=Lock.owner == owner)
+    services.sweep_unlisted_tokens(username=owner)  # tokens from before the user item listed them
+    doomed = services.live_token_hashes(user)
+    as_read = services.tokens_as_read(user)
+
+    def add(tx: Transaction) -> None:
+        tx.update(
+            user,
+            [User.active.set(False), User.token_entries.remove(), User.updated_at.set(utcnow())],
+            condition=as_read,
+            on_fail=lambda: VersionConflict(f"The login of {kind} '{record_id}' changed at the same time; retry."),
+        )
+        for digest in doomed:
+            tx.delete(Token(digest))
+        tx.delete(Lock(key), condition=Lock.owner == owner)
+        tx.put(audit.entry(audit.UPDATE, "user", owner), condition=audit.AuditEntry.entry_id.does_not_exist())
+
+    return add
+
+
+def patient_deleted(patient_id: str) -> Callable[[Transaction], None] | None:
+    return _login_goes_with("patient", patient_id)
+
+
+def doctor_deleted(doctor_id: str) -> Callable[[Transaction], None] | None:
+    return _login_goes_with("doctor", doctor_id)
+
+
+def register() -> None:
+    """Once per process (AccountsConfig.ready); a second call adds nothing."""
+    for hooks, hook in ((patient_delete_hooks, patient_deleted), (doctor_delete_hooks, doctor_deleted)):
+        if hook not in hooks:
+            hooks.append(hook)

@@ -1,0 +1,164 @@
+"""Logins linked to patient and doctor records (issue 17, findings 7 and 13): one login per record,
+a login staff made reaches only its patient's country, and deleting a record takes its login along."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from accounts.links import link_key
+from scheduler.db.locks import Lock
+from scheduler.security.audit import AuditEntry
+from tests.helpers import later
+
+STRONG = "a long enough passphrase"
+
+
+def login(username, role="patient", **links):
+    return {"username": username, "password": STRONG, "role": role, **links}
+
+
+def signed_in_as(username, password=STRONG):
+    client = APIClient()
+    response = client.post("/auth/token", {"username": username, "password": password}, format="json")
+    assert response.status_code == 201, response.content
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['token']}")
+    return client
+
+
+class TestOneLoginPerRecord:
+    def test_a_second_login_for_a_patient_or_doctor_is_a_409(self, world):
+        for client in (world["admin"], world["staff"]):
+            for body in (login("again-p", patientId="p-cl"), login("again-d", "doctor", doctorId="d-cl")):
+                response = client.post("/users", body, format="json")
+                assert response.status_code == 409, response.content
+                assert response.json()["code"] == "duplicate" and "has a login already" in response.json()["detail"]
+
+    def test_a_link_that_moves_frees_the_record_it_left(self, world):
+        admin = world["admin"]
+        moved = admin.patch("/users/patient-cl", {"patientId": "p-pe"}, format="json")
+        assert moved.status_code == 200, moved.content
+        assert admin.post("/users", login("second-pe", patientId="p-pe"), format="json").status_code == 409
+        assert admin.post("/users", login("new-cl", patientId="p-cl"), format="json").status_code == 201
+        # Moving onto a record that has its login is refused too.
+        assert admin.patch("/users/new-cl", {"patientId": "p-pe"}, format="json").status_code == 409
+
+    def test_link_logins_gives_older_users_their_lock_and_reports_duplicates(self, world):
+        Lock(link_key("patient", "p-cl")).delete()  # as a user created before the locks existed
+        out = io.StringIO()
+        call_command("link_logins", stdout=out)
+        call_command("link_logins", stdout=out)  # idempotent
+        assert Lock.get(link_key("patient", "p-cl")).owner == "patient-cl"
+        assert world["admin"].post("/users", login("late", patientId="p-cl"), format="json").status_code == 409
+
+
+class TestAStaffMadeLoginStaysInItsCountry:
+    @pytest.fixture
+    def abroad(self, world):
+        """p-cl also has an appointment in Peru (booked by an admin); staff of Chile make p-cl a login
+        after the admin's one is retired (a record takes one login)."""
+        admin = world["admin"]
+        body = {
+            "appointmentId": "a-abroad",
+            "patientId": "p-cl",
+            "doctorId": "d-pe",
+            "appointmentDate": later(world["at_pe"], 180),
+        }
+        assert admin.post("/appointments", body, format="json").status_code == 201
+        assert admin.patch("/users/patient-cl", {"role": "admin"}, format="json").status_code == 200
+        made = world["staff"].post("/users", login("made-by-staff", patientId="p-cl"), format="json")
+        assert made.status_code == 201, made.content
+        assert made.json()["countryIds"] == ["002"]
+        return signed_in_as("made-by-staff")
+
+    def test_it_cannot_read_list_or_cancel_the_patients_appointments_elsewhere(self, world, abroad):
+        assert abroad.get("/appointments/a-cl").status_code == 200
+        assert abroad.get("/appointments/a-abroad").status_code == 404
+        assert abroad.patch("/appointments/a-abroad", {"state": "cancelled"}, format="json").status_code == 404
+        assert abroad.delete("/appointments/a-abroad").status_code == 404
+        listed = abroad.get("/appointments").json()["results"]
+        assert [a["appointmentId"] for a in listed] == ["a-cl"]
+        assert abroad.get("/appointments/patient/p-cl").json()["results"] == listed
+        assert abroad.get("/appointments?countryId=003").status_code == 403
+        assert world["admin"].get("/appointments/a-abroad").json()["state"] != "cancelled"
+
+    def test_it_cannot_book_a_doctor_of_another_country(self, world, abroad):
+        body = {"patientId": "p-cl", "doctorId": "d-pe", "appointmentDate": later(world["at_pe"], 300)}
+        response = abroad.post("/appointments", body, format="json")
+        assert response.status_code == 403 and "doctorId" in response.json()
+        home = {"patientId": "p-cl", "doctorId": "d-cl", "appointmentDate": later(world["at_cl"], 60)}
+        assert abroad.post("/appointments", home, format="json").status_code == 201
+
+    def test_an_admins_patient_login_is_not_confined(self, world):
+        admin = world["admin"]
+        body = {
+            "appointmentId": "a-abroad",
+            "patientId": "p-cl",
+            "doctorId": "d-pe",
+            "appointmentDate": later(world["at_pe"], 180),
+        }
+        assert admin.post("/appointments", body, format="json").status_code == 201
+        assert world["patient"].get("/appointments/a-abroad").status_code == 200
+
+
+class TestDeletingARecordTakesItsLogin:
+    @pytest.mark.parametrize("kind", ["patient", "doctor"])
+    def test_the_login_is_deactivated_its_tokens_revoked_and_a_new_record_not_visible(self, api, kind):
+        assert (
+            api.post("/countries", {"countryId": "002", "name": "CHILE", "code": "CL"}, format="json").status_code
+            == 201
+        )
+        record = (
+            {"patientId": "gone", "name": "P", "countryId": "002"}
+            if kind == "patient"
+            else {
+                "doctorId": "gone",
+                "name": "Dr. G",
+                "speciality": "GP",
+                "countryId": "002",
+                "availableTimes": ["Monday 9am-1pm"],
+            }
+        )
+        path = f"/{kind}s"
+        assert api.post(path, record, format="json").status_code == 201
+        assert api.post("/users", login("old-login", kind, **{f"{kind}Id": "gone"}), format="json").status_code == 201
+        old = signed_in_as("old-login")
+        assert old.get("/auth/me").status_code == 200
+        assert api.delete(f"{path}/gone").status_code == 204
+        assert old.get("/auth/me").status_code == 401
+        assert api.get("/users/old-login").json()["active"] is False
+        assert api.post(path, record, format="json").status_code == 201  # the same id again
+        assert old.get(f"/appointments/{kind}/gone").status_code == 401
+        assert (
+            APIClient().post("/auth/token", {"username": "old-login", "password": STRONG}, format="json").status_code
+            == 401
+        )
+        # The new record may have a login of its own.
+        assert api.post("/users", login("new-login", kind, **{f"{kind}Id": "gone"}), format="json").status_code == 201
+        entries = [(e.action, e.object_type, e.object_id) for e in AuditEntry.scan() if e.actor == "admin"]
+        assert ("update", "user", "old-login") in entries
+
+
+class TestAuditOfSignOutAndCreateAdmin:
+    def test_browser_sign_out_is_audited(self, api):
+        from django.test import Client
+
+        from tests.integration.accounts.test_browser_session import HTML, csrf_from, sign_in
+
+        browser = Client(enforce_csrf_checks=True)
+        assert sign_in(browser).status_code == 302
+        html = browser.get("/countries", **HTML).content.decode()
+        assert browser.post("/auth/logout", {"csrfmiddlewaretoken": csrf_from(html)}).status_code == 302
+        logouts = [e for e in AuditEntry.scan() if e.action == "logout"]
+        assert [(e.actor, e.role, e.object_id, e.outcome) for e in logouts] == [("admin", "admin", "admin", "ok")]
+        assert logouts[0].request_id
+
+    def test_createadmin_audits_creating_and_promoting(self, empty_tables):
+        call_command("createadmin", username="root-a", password=STRONG, stdout=io.StringIO())
+        call_command("createadmin", username="root-a", password=STRONG + "!", stdout=io.StringIO())
+        entries = sorted((e.entry_id, e.actor, e.action, e.object_type, e.object_id) for e in AuditEntry.scan())
+        assert [entry[1:] for entry in entries] == [
+            ("createadmin", "create", "user", "root-a"),
+            ("createadmin", "update", "user", "root-a"),
+        ]
