@@ -34,7 +34,11 @@ SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_SECRET_KEY if IS_LOCAL else 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if IS_LOCAL else [])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies (load balancers) stand before the app. Their X-Forwarded-For gives the client
+# address (see REST_FRAMEWORK below) and their X-Forwarded-Proto the scheme; with none (0), neither
+# header is believed: a client could claim HTTPS, or any address.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES > 0 else None
 # TLS ends at the load balancer, which redirects to HTTPS and sets HSTS; where the app itself faces
 # clients, set these two (check --deploy warns W004/W008 until then).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
@@ -70,10 +74,15 @@ AUTH_PASSWORD_VALIDATORS = [
 # How long an API token (and a browser session) lasts.
 TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=12 * 3600)
 SESSION_COOKIE_AGE = TOKEN_TTL_SECONDS
-# Failed logins allowed in one window, per username and per client address, across all API processes.
+# Failed sign-ins in one window, across all API processes (accounts/signin_limits.py): per username
+# from one address and per address, then 429 at that address; per username from all addresses, the
+# free ones before each attempt waits 1, 2, 4, ... seconds, up to the maximum. Keep the free ones above
+# LOGIN_FAILURES_PER_USERNAME, so that one address alone never slows the account for its owner.
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=10)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY = env.int("LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY", default=20)
+LOGIN_ACCOUNT_DELAY_MAX_SECONDS = env.int("LOGIN_ACCOUNT_DELAY_MAX_SECONDS", default=300)
 
 # --- Encryption of personal data -----------------------------------------------------------------
 # Comma-separated `keyid:base64-of-32-bytes`; the first is the active key, the others stay readable
@@ -102,6 +111,7 @@ MIDDLEWARE = [
     # Static files (the browsable API's and the Swagger UI's), whatever the server and DEBUG.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "scheduler.api.middleware.RequestIdMiddleware",
+    "scheduler.api.middleware.ProxySettingCheckMiddleware",
     "scheduler.api.middleware.BodySizeLimitMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -356,10 +366,10 @@ REST_FRAMEWORK = {
 
 # Requests a client may make, as DRF writes rates ("1200/minute"); empty turns the limit off.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/minute")
-# How many proxies (load balancers) stand before the app: the client address is taken from
-# X-Forwarded-For accordingly. 0 trusts none of it (the connection's address). (DRF's own default,
-# None, would take whatever X-Forwarded-For a client sends, and let it reset its limits.)
-REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=0)
+# The client address is taken from X-Forwarded-For as far as NUM_PROXIES says; 0 trusts none of it
+# (the connection's address). (DRF's own default, None, would take whatever X-Forwarded-For a client
+# sends, and let it reset its limits.)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Medical appointment scheduler",
