@@ -6,6 +6,7 @@ names of the original Node service stay valid. Defaults are safe for production;
 """
 
 import contextlib
+import os
 import zoneinfo
 from pathlib import Path
 
@@ -19,7 +20,11 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # --- Stage -------------------------------------------------------------------------------------
 STAGE = env.str("STAGE", default="dev")
 LOCAL_STAGES = {"local", "test"}
-IS_LOCAL = STAGE in LOCAL_STAGES
+# `test` is the test suite's stage only: the suite proves it is the suite by running under pytest,
+# which puts PYTEST_VERSION in its environment (and its subprocesses'). A deployment that says
+# STAGE=test gets no local defaults and the safe-default checks below.
+UNDER_TEST_SUITE = STAGE == "test" and "PYTEST_VERSION" in os.environ
+IS_LOCAL = STAGE == "local" or UNDER_TEST_SUITE
 DEBUG = env.bool("DEBUG", default=STAGE == "local")
 
 # --- Security ----------------------------------------------------------------------------------
@@ -59,12 +64,12 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/(?!docs|static).*$"
 
 # --- Authentication ------------------------------------------------------------------------------
-# Argon2 first; PBKDF2 still verifies passwords stored with it. The test stage trades strength for speed.
+# Argon2 first; PBKDF2 still verifies passwords stored with it. The test suite trades strength for speed.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-if STAGE == "test":
+if UNDER_TEST_SUITE:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -387,7 +392,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Safe defaults --------------------------------------------------------------------------------
-# Outside the local and test stages the app does not start on settings that are only fit for a laptop.
+# Outside the local stage and the test suite the app does not start on settings fit only for a laptop.
 if not IS_LOCAL:
     from django.core.exceptions import ImproperlyConfigured
 
