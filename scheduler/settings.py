@@ -375,6 +375,10 @@ API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/minute")
 # (the connection's address). (DRF's own default, None, would take whatever X-Forwarded-For a client
 # sends, and let it reset its limits.)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# /health/ready (no sign-in): requests per client address, and how long a process reuses its answer,
+# so that a flood of checks makes few AWS calls (the load balancer's own checks come far slower).
+HEALTH_RATE_LIMIT = env.str("HEALTH_RATE_LIMIT", default="120/minute")
+HEALTH_READY_CACHE_SECONDS = env.float("HEALTH_READY_CACHE_SECONDS", default=5.0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Medical appointment scheduler",
