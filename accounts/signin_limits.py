@@ -74,10 +74,11 @@ def attempt_reserve(*, username: str, client_address: str) -> Attempt:
         window_end=end,
     )
     account, known = batch_get([(LoginFailures, attempt.account_key), (LoginFailures, attempt.known_key)])
-    failures = account.failures if account else 0
+    failures = int(account.failures) if account else 0
+    not_before = int(account.not_before or 0) if account else 0
     slowed = known is None  # the account's own addresses are not slowed
-    if slowed and account is not None and (account.not_before or 0) > now:
-        raise _throttled("account", account.not_before - now)
+    if slowed and not_before > now:
+        raise _throttled("account", not_before - now)
     next_wait = account_delay(failures + 1)
 
     def build(tx: Transaction) -> None:

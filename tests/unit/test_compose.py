@@ -109,15 +109,18 @@ def test_moto_uses_its_official_image(services):
     assert services["moto"]["image"].split(":")[0] == "motoserver/moto"
 
 
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - what Compose publishes on when no address is given
+
+
 def published_addresses(service: dict) -> dict[int, str]:
     """{host port: the host address it is published on}; Compose's default is every interface."""
     addresses = {}
     for entry in service.get("ports", []):
         if isinstance(entry, dict):
-            addresses[int(entry["published"])] = entry.get("host_ip", "0.0.0.0")
+            addresses[int(entry["published"])] = entry.get("host_ip", EVERY_INTERFACE)
         else:
             parts = str(entry).rsplit(":", 2)
-            addresses[int(parts[-2])] = parts[0] if len(parts) == 3 else "0.0.0.0"
+            addresses[int(parts[-2])] = parts[0] if len(parts) == 3 else EVERY_INTERFACE
     return addresses
 
 
