@@ -41,6 +41,7 @@ def checked(middleware, **meta):
 
 
 def test_forwarded_for_from_a_private_address_without_proxies_is_logged_once(caplog):
+    assert "scheduler.api.middleware.ProxySettingCheckMiddleware" in settings.MIDDLEWARE  # every request
     middleware = ProxySettingCheckMiddleware(lambda request: HttpResponse())
     with caplog.at_level(logging.WARNING, logger="scheduler.requests"):
         checked(middleware, REMOTE_ADDR="93.184.216.34", HTTP_X_FORWARDED_FOR="198.51.100.1")  # public: a client
