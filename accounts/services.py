@@ -1,4 +1,5 @@
-"""Users and sign-in: create and change users, issue and revoke tokens, count failed sign-ins."""
+"""Users and sign-in: create and change users, issue and revoke tokens (failed sign-ins are limited
+by accounts/signin_limits.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -16,10 +16,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed
 
-from accounts import links, selectors
-from accounts.models import LoginFailures, Token, User, UserTokens
+from accounts import links, selectors, signin_limits
+from accounts.models import Token, User, UserTokens
 from countries.models import Country
 from doctors.models import Doctor
 from patients.models import Patient
@@ -346,8 +346,7 @@ def _actor_for(user: User) -> audit.Actor:
 def token_login(*, username: str, password: str, client_address: str) -> IssuedToken:
     """Check a username and password and issue a token. A wrong password and an unknown user get the
     same answer (and about the same time); failures are limited per username and per address."""
-    keys = _failure_keys(username=username, client_address=client_address)
-    _reserve_attempt(keys)  # counted before the password is checked, so parallel guesses count too
+    attempt = signin_limits.attempt_reserve(username=username, client_address=client_address)
     user = selectors.user_find(username=username)
     if user is None or not user.active:
         make_password(password)  # the time a real check takes, so that a miss is not faster
@@ -364,7 +363,7 @@ def token_login(*, username: str, password: str, client_address: str) -> IssuedT
         )
         raise AuthenticationFailed(BAD_CREDENTIALS)
     assert user is not None  # ok is False without a user
-    _give_back_attempt(keys)  # a good password is not a failure
+    signin_limits.attempt_succeeded(attempt)  # a good password is not a failure
     return _issue_to_current(user, password)
 
 
@@ -402,55 +401,6 @@ def sweep_unlisted_tokens(*, username: str) -> None:
                 batch.delete(Token(digest))
     except PynamoDBException as exc:
         logger.warning("the byUser sweep of a revoked user's tokens failed: %s", type(exc).__name__)
-
-
-# --- Failed sign-ins -----------------------------------------------------------------------------
-
-
-def _failure_keys(*, username: str, client_address: str) -> list[tuple[str, int, int]]:
-    """(counter key, limit, window end) for the username and for the client address."""
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    start = int(time.time()) // window * window
-    return [
-        (f"user#{username.lower()[:200]}#{start}", settings.LOGIN_FAILURES_PER_USERNAME, start + window),
-        (f"address#{client_address}#{start}", settings.LOGIN_FAILURES_PER_ADDRESS, start + window),
-    ]
-
-
-def _counter_actions(window_end: int, step: int) -> list:
-    return [
-        LoginFailures.failures.add(step),
-        LoginFailures.expires_at.set(datetime.fromtimestamp(window_end + 60, UTC)),
-    ]
-
-
-def _reserve_attempt(keys: list[tuple[str, int, int]]) -> None:
-    """Count this attempt against both limits in one transaction, only while both are under their
-    limit (a conditional update: no two API processes can both slip under it); 429 otherwise."""
-
-    def build(tx: Transaction) -> None:
-        for key, limit, window_end in keys:
-            tx.update(
-                LoginFailures(key),
-                _counter_actions(window_end, 1),
-                condition=LoginFailures.failures.does_not_exist() | (LoginFailures.failures < limit),
-                on_fail=partial(_throttled, key, window_end),
-            )
-
-    run_transaction(build, default_conflict=lambda: _throttled(keys[0][0], keys[0][2]))
-
-
-def _throttled(key: str, window_end: int) -> Throttled:
-    logger.warning("sign-in throttled: %s", key.split("#", 1)[0])  # no username or address in logs
-    return Throttled(wait=max(1, window_end - int(time.time())), detail="Too many failed sign-ins; wait and retry.")
-
-
-def _give_back_attempt(keys: list[tuple[str, int, int]]) -> None:
-    def build(tx: Transaction) -> None:
-        for key, _, window_end in keys:
-            tx.update(LoginFailures(key), _counter_actions(window_end, -1))
-
-    run_transaction(build, default_conflict=lambda: Conflict("Signing in collided with another attempt; retry."))
 
 
 def _failed_actor(username: str) -> audit.Actor:

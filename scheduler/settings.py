@@ -6,6 +6,7 @@ names of the original Node service stay valid. Defaults are safe for production;
 """
 
 import contextlib
+import os
 import zoneinfo
 from pathlib import Path
 
@@ -19,7 +20,11 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 # --- Stage -------------------------------------------------------------------------------------
 STAGE = env.str("STAGE", default="dev")
 LOCAL_STAGES = {"local", "test"}
-IS_LOCAL = STAGE in LOCAL_STAGES
+# `test` is the test suite's stage only: the suite proves it is the suite by running under pytest,
+# which puts PYTEST_VERSION in its environment (and its subprocesses'). A deployment that says
+# STAGE=test gets no local defaults and the safe-default checks below.
+UNDER_TEST_SUITE = STAGE == "test" and "PYTEST_VERSION" in os.environ
+IS_LOCAL = STAGE == "local" or UNDER_TEST_SUITE
 DEBUG = env.bool("DEBUG", default=STAGE == "local")
 
 # --- Security ----------------------------------------------------------------------------------
@@ -34,7 +39,11 @@ SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_SECRET_KEY if IS_LOCAL else 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"] if IS_LOCAL else [])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies (load balancers) stand before the app. Their X-Forwarded-For gives the client
+# address (see REST_FRAMEWORK below) and their X-Forwarded-Proto the scheme; with none (0), neither
+# header is believed: a client could claim HTTPS, or any address.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES > 0 else None
 # TLS ends at the load balancer, which redirects to HTTPS and sets HSTS; where the app itself faces
 # clients, set these two (check --deploy warns W004/W008 until then).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
@@ -55,12 +64,12 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/(?!docs|static).*$"
 
 # --- Authentication ------------------------------------------------------------------------------
-# Argon2 first; PBKDF2 still verifies passwords stored with it. The test stage trades strength for speed.
+# Argon2 first; PBKDF2 still verifies passwords stored with it. The test suite trades strength for speed.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-if STAGE == "test":
+if UNDER_TEST_SUITE:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_HASHERS]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
@@ -70,10 +79,15 @@ AUTH_PASSWORD_VALIDATORS = [
 # How long an API token (and a browser session) lasts.
 TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=12 * 3600)
 SESSION_COOKIE_AGE = TOKEN_TTL_SECONDS
-# Failed logins allowed in one window, per username and per client address, across all API processes.
+# Failed sign-ins in one window, across all API processes (accounts/signin_limits.py): per username
+# from one address and per address, then 429 at that address; per username from all addresses, the
+# free ones before each attempt waits 1, 2, 4, ... seconds, up to the maximum. Keep the free ones above
+# LOGIN_FAILURES_PER_USERNAME, so that one address alone never slows the account for its owner.
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=10)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY = env.int("LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY", default=20)
+LOGIN_ACCOUNT_DELAY_MAX_SECONDS = env.int("LOGIN_ACCOUNT_DELAY_MAX_SECONDS", default=300)
 
 # --- Encryption of personal data -----------------------------------------------------------------
 # Comma-separated `keyid:base64-of-32-bytes`; the first is the active key, the others stay readable
@@ -109,6 +123,7 @@ MIDDLEWARE = [
     # Static files (the browsable API's and the Swagger UI's), whatever the server and DEBUG.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "scheduler.api.middleware.RequestIdMiddleware",
+    "scheduler.api.middleware.ProxySettingCheckMiddleware",
     "scheduler.api.middleware.BodySizeLimitMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -363,10 +378,14 @@ REST_FRAMEWORK = {
 
 # Requests a client may make, as DRF writes rates ("1200/minute"); empty turns the limit off.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="1200/minute")
-# How many proxies (load balancers) stand before the app: the client address is taken from
-# X-Forwarded-For accordingly. 0 trusts none of it (the connection's address). (DRF's own default,
-# None, would take whatever X-Forwarded-For a client sends, and let it reset its limits.)
-REST_FRAMEWORK["NUM_PROXIES"] = env.int("NUM_PROXIES", default=0)
+# The client address is taken from X-Forwarded-For as far as NUM_PROXIES says; 0 trusts none of it
+# (the connection's address). (DRF's own default, None, would take whatever X-Forwarded-For a client
+# sends, and let it reset its limits.)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+# /health/ready (no sign-in): requests per client address, and how long a process reuses its answer,
+# so that a flood of checks makes few AWS calls (the load balancer's own checks come far slower).
+HEALTH_RATE_LIMIT = env.str("HEALTH_RATE_LIMIT", default="120/minute")
+HEALTH_READY_CACHE_SECONDS = env.float("HEALTH_READY_CACHE_SECONDS", default=5.0)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Medical appointment scheduler",
@@ -385,7 +404,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Safe defaults --------------------------------------------------------------------------------
-# Outside the local and test stages the app does not start on settings that are only fit for a laptop.
+# Outside the local stage and the test suite the app does not start on settings fit only for a laptop.
 if not IS_LOCAL:
     from django.core.exceptions import ImproperlyConfigured
 

@@ -4,6 +4,12 @@ scheduler/urls.py, not in the platform's scheduler/api."""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from django.conf import settings
 from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -22,6 +28,9 @@ from rest_framework.views import APIView
 
 from scheduler.exceptions import error_body
 from scheduler.messaging import aws
+from scheduler.security.throttling import HealthRateThrottle
+
+logger = logging.getLogger(__name__)
 
 # --- The API root and unknown paths --------------------------------------------------------------
 
@@ -94,6 +103,34 @@ def health_live(request: Request) -> Response:
     return Response({"status": "ok"})
 
 
+class ReadinessCache:
+    """aws.readiness() (four AWS calls) at most once per HEALTH_READY_CACHE_SECONDS in a process, however
+    many ask meanwhile: /health/ready needs no sign-in, so a flood of it must not become AWS calls."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        self._lock = threading.Lock()  # one refresh at a time; the others wait for its answer
+        self._components: dict[str, str] | None = None
+        self._expires = 0.0
+
+    def components(self) -> dict[str, str]:
+        with self._lock:
+            if self._components is None or self.clock() >= self._expires:
+                self._components = aws.readiness()
+                self._expires = self.clock() + settings.HEALTH_READY_CACHE_SECONDS
+                failing = {name: state for name, state in self._components.items() if state != "ok"}
+                if failing:  # the reasons name tables and queues: for the log, not for anonymous callers
+                    logger.warning("not ready: %s", "; ".join(f"{name}: {state}" for name, state in failing.items()))
+            return self._components
+
+    def clear(self) -> None:
+        with self._lock:
+            self._components = None
+
+
+ready_cache = ReadinessCache()
+
+
 @extend_schema(
     responses={
         200: inline_serializer("Ready", {"status": serializers.CharField(), "components": serializers.DictField()}),
@@ -103,10 +140,12 @@ def health_live(request: Request) -> Response:
 @api_view(["GET"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@throttle_classes([])
+@throttle_classes([HealthRateThrottle])
 @renderer_classes([JSONRenderer])
 def health_ready(request: Request) -> Response:
-    components = aws.readiness()
+    """200 when DynamoDB, SQS and SNS answer and the tables exist; else 503 naming the component
+    (dynamodb, sqs, sns) only: the reason, with its table or queue names, goes to the log."""
+    components = {name: "ok" if state == "ok" else "unavailable" for name, state in ready_cache.components().items()}
     failing = sorted(name for name, state in components.items() if state != "ok")
     if failing:
         return Response(

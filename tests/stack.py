@@ -57,6 +57,7 @@ class LocalStack:
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
         os.environ.setdefault("AWS_REGION", "us-east-1")
         os.environ.setdefault("API_RATE_LIMIT", "100000/minute")  # the suite is one fast client
+        os.environ.setdefault("HEALTH_RATE_LIMIT", "100000/minute")  # its waits poll /health/ready
         # A few shards keep the sweeps' Queries few while still spreading the items over several keys.
         os.environ.setdefault("SPARSE_INDEX_SHARDS", "4")
         # Fresh keys for every run: nothing a test writes is readable with a key from elsewhere.

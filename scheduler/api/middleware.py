@@ -1,6 +1,7 @@
 """Request-level guards that run before DRF parses anything."""
 
 import io
+import ipaddress
 import logging
 import re
 import time
@@ -54,6 +55,35 @@ class RequestIdMiddleware:
             },
         )
         return response
+
+
+class ProxySettingCheckMiddleware:
+    """Log once per process when NUM_PROXIES is 0 but requests from a private address carry
+    X-Forwarded-For: a proxy or load balancer stands before the app, so every client counts as the
+    proxy's address, and one client's sign-in and request limits hold for everyone."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.logged = False
+
+    def __call__(self, request):
+        if not self.logged and self._misconfigured(request):
+            self.logged = True
+            request_log.warning(  # no address: the finding is the setting, not who sent it
+                "Misconfiguration: requests from a private address carry X-Forwarded-For while "
+                "NUM_PROXIES=0, so every client counts as the proxy's address (sign-in and request "
+                "limits are shared by all); set NUM_PROXIES to the number of proxies before the app."
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _misconfigured(request) -> bool:
+        if "HTTP_X_FORWARDED_FOR" not in request.META or settings.REST_FRAMEWORK.get("NUM_PROXIES"):
+            return False
+        try:
+            return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_private
+        except ValueError:  # a unix socket, or no address at all
+            return False
 
 
 CHUNKED_BODY_CUT = "scheduler.chunked_body_cut"

@@ -18,3 +18,16 @@ class ClientRateThrottle(SimpleRateThrottle):
         user = getattr(request, "user", None)
         ident = f"user:{user.pk}" if getattr(user, "pk", None) else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class HealthRateThrottle(SimpleRateThrottle):
+    """/health/ready per client address (it needs no sign-in): HEALTH_RATE_LIMIT, apart from the
+    API's limit so that a client's other requests do not use up its load balancer's checks."""
+
+    scope = "health"
+
+    def get_rate(self) -> str | None:
+        return settings.HEALTH_RATE_LIMIT or None
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

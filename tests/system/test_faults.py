@@ -246,7 +246,7 @@ def test_dynamodb_paused_then_killed_and_restarted_while_20_clients_book(service
     ready_seconds = time.monotonic() - began
     assert ready.status_code == 503, ready.text
     assert ready.json()["failing"] == ["dynamodb"], ready.json()
-    assert ready.json()["components"]["dynamodb"].startswith("unreachable")
+    assert ready.json()["components"]["dynamodb"] == "unavailable"  # the reason is in the log only
     dynamodb.kill()  # killed while paused: whatever it had not answered never happens
     killed_at = time.monotonic()
     time.sleep(3)  # down: connections refused

@@ -109,6 +109,29 @@ def test_moto_uses_its_official_image(services):
     assert services["moto"]["image"].split(":")[0] == "motoserver/moto"
 
 
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - what Compose publishes on when no address is given
+
+
+def published_addresses(service: dict) -> dict[int, str]:
+    """{host port: the host address it is published on}; Compose's default is every interface."""
+    addresses = {}
+    for entry in service.get("ports", []):
+        if isinstance(entry, dict):
+            addresses[int(entry["published"])] = entry.get("host_ip", EVERY_INTERFACE)
+        else:
+            parts = str(entry).rsplit(":", 2)
+            addresses[int(parts[-2])] = parts[0] if len(parts) == 3 else EVERY_INTERFACE
+    return addresses
+
+
+@pytest.mark.parametrize("name", ["dynamodb", "moto"])
+def test_the_emulators_are_published_on_loopback_only(services, name):
+    # Nothing guards DynamoDB Local and moto (any key is accepted): published on every interface,
+    # anyone on the machine's network could read and change the tables, queues and topic.
+    addresses = published_addresses(services[name])
+    assert addresses and set(addresses.values()) == {"127.0.0.1"}, addresses
+
+
 @pytest.mark.parametrize(("service", "host_port"), [("web", 8000), ("dynamodb", 4200), ("moto", 4566)])
 def test_published_ports_match_make_run(services, service, host_port):
     assert host_port in published_ports(services[service])

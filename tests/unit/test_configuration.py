@@ -28,6 +28,9 @@ EXEMPT = {
     # scheduler.settings. It is not a setting of this app, and a .env file cannot set it (the
     # settings module that reads .env is the one it names).
     "DJANGO_SETTINGS_MODULE": "Django's pointer to scheduler.settings, set by the entry points",
+    # pytest sets it in its own process (and so its subprocesses'): how the settings know that
+    # STAGE=test is the test suite's. Nobody configures it.
+    "PYTEST_VERSION": "pytest's own marker of a process under test, read by settings.py",
 }
 
 # Documented in docs/configuration.md although the Python code does not read them: the local

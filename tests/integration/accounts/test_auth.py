@@ -136,15 +136,54 @@ class TestUsers:
         assert sign_in("hashed", STRONG).status_code == 201
 
 
+# The addresses of the sign-in limit tests (the test client's REMOTE_ADDR; 127.0.0.1 is the `api` admin's).
+A, B = "203.0.113.10", "198.51.100.20"
+
+
 class TestFailedSignInLimit:
-    def test_forty_failures_from_varying_forwarded_addresses_hit_429(self, api):
-        codes = [sign_in("admin", f"guess {n}", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code for n in range(40)]
-        assert codes[:10] == [401] * 10
-        assert set(codes[10:]) == {429}
-        limited = sign_in("admin", PASSWORD, HTTP_X_FORWARDED_FOR="198.51.100.7")
-        assert limited.status_code == 429  # even the right password waits: the limit is per username too
+    def test_ten_wrong_passwords_from_one_address_do_not_lock_the_owner_out_from_another(self, api):
+        codes = [sign_in("admin", f"guess {n}", REMOTE_ADDR=A).status_code for n in range(10)]
+        assert codes == [401] * 10
+        limited = sign_in("admin", PASSWORD, REMOTE_ADDR=A)
+        assert limited.status_code == 429  # at A even the right password waits: A may not guess on
         assert limited.json()["code"] == "throttled"
         assert 0 < int(limited["Retry-After"]) <= 900
+        assert sign_in("admin", PASSWORD, REMOTE_ADDR=B).status_code == 201  # the owner, elsewhere
+
+    def test_thirty_failures_with_made_up_usernames_block_only_their_address(self, api):
+        codes = [sign_in(f"made-up-{n}", "guess", REMOTE_ADDR=A).status_code for n in range(30)]
+        assert codes == [401] * 30
+        sprayed = sign_in("made-up-30", "guess", REMOTE_ADDR=A)
+        assert sprayed.status_code == 429 and 0 < int(sprayed["Retry-After"]) <= 900
+        assert sign_in("admin", PASSWORD, REMOTE_ADDR=A).status_code == 429  # spraying is throttled at A
+        assert sign_in("admin", PASSWORD, REMOTE_ADDR=B).status_code == 201
+
+    def test_one_account_guessed_from_many_addresses_is_slowed_progressively(self, api, monkeypatch):
+        from accounts import signin_limits
+
+        now = [1_800_000_000 // 900 * 900 + 5.0]  # early in a window: the test never crosses into the next
+        monkeypatch.setattr(signin_limits, "utcnow", lambda: datetime.fromtimestamp(now[0], UTC))
+        guesser = iter(range(1, 250))
+
+        def guess():
+            return sign_in("admin", "a guess", REMOTE_ADDR=f"192.0.2.{next(guesser)}")
+
+        with override_settings(LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY=3, LOGIN_ACCOUNT_DELAY_MAX_SECONDS=8):
+            assert [guess().status_code for _ in range(3)] == [401] * 3  # the free failures
+            waits = []
+            for _ in range(6):
+                slowed = guess()
+                assert slowed.status_code == 429 and slowed.json()["code"] == "throttled"
+                waits.append(int(slowed["Retry-After"]))
+                now[0] += waits[-1] - 1
+                assert guess().status_code == 429  # a second early: still waiting
+                now[0] += 1
+                assert guess().status_code == 401  # on time: the next guess is checked (and fails)
+            assert waits == [1, 2, 4, 8, 8, 8]  # doubling, up to LOGIN_ACCOUNT_DELAY_MAX_SECONDS
+            # What it costs the owner: from a new address, the same wait; from an address it signed
+            # in from before (the `api` fixture's 127.0.0.1), none.
+            assert sign_in("admin", PASSWORD, REMOTE_ADDR=B).status_code == 429
+            assert sign_in("admin", PASSWORD).status_code == 201
 
     def test_the_limit_is_per_address_across_usernames(self, api):
         with override_settings(LOGIN_FAILURES_PER_ADDRESS=5):
@@ -187,8 +226,8 @@ class TestFailedSignInLimit:
 
     def test_failures_are_counted_in_dynamodb_and_audited_without_the_password(self, api):
         sign_in("admin", "secret guess 1")
-        counters = {c.counter_key.split("#")[0]: c.failures for c in LoginFailures.scan()}
-        assert counters == {"user": 1, "address": 1}
+        counters = {c.counter_key.split("#")[0]: c.failures for c in LoginFailures.scan() if c.failures}
+        assert counters == {"pair": 1, "address": 1, "account": 1}
         failed = [e for e in AuditEntry.scan() if e.action == "login_failed"]
         assert len(failed) == 1 and failed[0].actor == "admin" and failed[0].outcome == "denied"
         assert "secret guess" not in str([e.attribute_values for e in AuditEntry.scan()])

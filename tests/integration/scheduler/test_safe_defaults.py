@@ -16,12 +16,17 @@ GOOD = {
 }
 
 
-def start(stage: str, **overrides) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in GOOD and k != "DJANGO_SETTINGS_MODULE"}
+def start(
+    stage: str, *, clean: bool = False, code: str = "print('started')", **overrides
+) -> subprocess.CompletedProcess:
+    """Set Django up in a new process; `clean`: with only PATH and HOME of this one's environment (not
+    pytest's PYTEST_VERSION, nor the suite's endpoints and keys)."""
+    inherited = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ} if clean else os.environ
+    env = {k: v for k, v in inherited.items() if k not in GOOD and k != "DJANGO_SETTINGS_MODULE"}
     env.update(STAGE=stage, **{k: v for k, v in {**GOOD, **overrides}.items() if v is not None})
     env["LOCAL_SECRETS_FILE"] = "/nonexistent"
     env["DJANGO_SETTINGS_MODULE"] = "scheduler.settings"
-    code = "import django; django.setup(); print('started')"
+    code = "import django; django.setup(); from django.conf import settings; " + code
     return subprocess.run(
         [sys.executable, "-c", code], cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=60
     )
@@ -47,6 +52,24 @@ def test_unsafe_settings_refuse_to_start_and_say_why(overrides, reason):
     result = start("prod", **overrides)
     assert result.returncode != 0
     assert "Refusing to start with STAGE=prod" in result.stderr and reason in result.stderr
+
+
+def test_the_test_stage_outside_the_test_suite_refuses_a_default_secret_key():
+    # STAGE=test is the suite's stage (the process runs under pytest); anywhere else it is no local stage.
+    for secret_key in (None, "local-insecure-key-change-me"):
+        result = start("test", clean=True, SECRET_KEY=secret_key)
+        assert result.returncode != 0
+        assert "Refusing to start with STAGE=test: SECRET_KEY is not set" in result.stderr
+
+
+def test_the_test_stage_outside_the_test_suite_gets_production_defaults():
+    code = "print(settings.IS_LOCAL, settings.PASSWORD_HASHERS[0].rsplit('.', 1)[1], settings.SESSION_COOKIE_SECURE)"
+    result = start("test", clean=True, code=code)
+    assert result.returncode == 0, result.stderr
+    # not local (no seed_demo users, no default admin), Argon2 first (not MD5), Secure cookies
+    assert result.stdout.split() == ["False", "Argon2PasswordHasher", "True"]
+    under_the_suite = start("test", code=code)  # this process's environment: the suite's
+    assert under_the_suite.stdout.split() == ["True", "MD5PasswordHasher", "False"]
 
 
 def test_the_local_stage_starts_without_them():

@@ -1,0 +1,136 @@
+"""Failed sign-ins, counted in DynamoDB (every API process sees the same counts) before the password
+is checked, so that parallel guesses cannot slip past a limit; 429 with Retry-After beyond one.
+
+Three counters per window (LOGIN_FAILURE_WINDOW_SECONDS), none of which lets one address lock an
+account's owner out from another:
+- `pair#<username>#<address>`: one address guessing at one account (LOGIN_FAILURES_PER_USERNAME);
+  that address waits for the next window, the owner elsewhere does not;
+- `address#<address>`: one address spraying many usernames (LOGIN_FAILURES_PER_ADDRESS);
+- `account#<username>`: one account guessed at from many addresses. Past
+  LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY failures (more than one address can make in a window), each
+  further attempt waits 1, 2, 4, ... seconds after the last (at most LOGIN_ACCOUNT_DELAY_MAX_SECONDS),
+  except from an address the account signed in from successfully in the last KNOWN_ADDRESS_DAYS
+  (`known#<username>#<address>`), where the owner usually is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from rest_framework.exceptions import Throttled
+
+from accounts.models import LoginFailures
+from scheduler.db import Transaction, batch_get, run_transaction, utcnow
+from scheduler.exceptions import Conflict
+
+logger = logging.getLogger(__name__)
+
+KNOWN_ADDRESS_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Counter:
+    key: str
+    limit: int
+    window_end: int
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What a reserved attempt counted, to give back if its password was right."""
+
+    counters: list[Counter]
+    account_key: str
+    known_key: str
+    window_end: int
+
+
+def account_delay(failures: int) -> int:
+    """Seconds the attempt after `failures` failures at one account (from any address) waits."""
+    free = settings.LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY
+    if failures < free:
+        return 0
+    return min(2 ** min(failures - free, 30), settings.LOGIN_ACCOUNT_DELAY_MAX_SECONDS)
+
+
+def attempt_reserve(*, username: str, client_address: str) -> Attempt:
+    """Count a sign-in attempt as a failure before its password is checked; 429 beyond a limit."""
+    now = int(utcnow().timestamp())
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    start = now // window * window
+    end = start + window
+    name = username.lower()[:200]
+    attempt = Attempt(
+        counters=[
+            Counter(f"pair#{name}#{client_address}#{start}", settings.LOGIN_FAILURES_PER_USERNAME, end),
+            Counter(f"address#{client_address}#{start}", settings.LOGIN_FAILURES_PER_ADDRESS, end),
+        ],
+        account_key=f"account#{name}#{start}",
+        known_key=f"known#{name}#{client_address}",
+        window_end=end,
+    )
+    account, known = batch_get([(LoginFailures, attempt.account_key), (LoginFailures, attempt.known_key)])
+    failures = int(account.failures) if account else 0
+    not_before = int(account.not_before or 0) if account else 0
+    slowed = known is None  # the account's own addresses are not slowed
+    if slowed and not_before > now:
+        raise _throttled("account", not_before - now)
+    next_wait = account_delay(failures + 1)
+
+    def build(tx: Transaction) -> None:
+        for counter in attempt.counters:
+            tx.update(
+                LoginFailures(counter.key),
+                _counter_actions(counter.window_end, 1),
+                condition=LoginFailures.failures.does_not_exist() | (LoginFailures.failures < counter.limit),
+                on_fail=partial(_throttled, counter.key, counter.window_end - now),
+            )
+        actions = _counter_actions(end, 1)
+        condition = None
+        if slowed:  # a parallel attempt that got in first moves notBefore on: this one waits
+            actions.append(LoginFailures.not_before.set(now + next_wait))
+            condition = (
+                LoginFailures.failures.does_not_exist()
+                | (LoginFailures.failures < settings.LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY)
+                | LoginFailures.not_before.does_not_exist()
+                | (LoginFailures.not_before <= now)
+            )
+        tx.update(
+            LoginFailures(attempt.account_key),
+            actions,
+            condition=condition,
+            on_fail=partial(_throttled, "account", max(1, next_wait)),
+        )
+
+    run_transaction(build, default_conflict=lambda: _throttled("account", 1))
+    return attempt
+
+
+def attempt_succeeded(attempt: Attempt) -> None:
+    """The password was right: the attempt was not a failure, and its address is now one the
+    account signs in from (not slowed when the account is guessed at from elsewhere)."""
+    known_until = datetime.fromtimestamp(attempt.window_end, UTC) + timedelta(days=KNOWN_ADDRESS_DAYS)
+
+    def build(tx: Transaction) -> None:
+        for counter in attempt.counters:
+            tx.update(LoginFailures(counter.key), _counter_actions(counter.window_end, -1))
+        tx.update(LoginFailures(attempt.account_key), _counter_actions(attempt.window_end, -1))
+        tx.update(LoginFailures(attempt.known_key), [LoginFailures.expires_at.set(known_until)])
+
+    run_transaction(build, default_conflict=lambda: Conflict("Signing in collided with another attempt; retry."))
+
+
+def _counter_actions(window_end: int, step: int) -> list:
+    return [
+        LoginFailures.failures.add(step),
+        LoginFailures.expires_at.set(datetime.fromtimestamp(window_end + 60, UTC)),
+    ]
+
+
+def _throttled(key: str, wait: int) -> Throttled:
+    logger.warning("sign-in throttled: %s", key.split("#", 1)[0])  # no username or address in logs
+    return Throttled(wait=max(1, wait), detail="Too many failed sign-ins; wait and retry.")
