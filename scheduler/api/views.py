@@ -90,6 +90,11 @@ class AuditedView(AccessRules):
         self._audit_scope.__enter__()
 
     def finalize_response(self, request, response, *args, **kwargs):
+        if getattr(self, "_audit_scope", None) is not None:
+            try:
+                self.audit_shown(response)
+            except ServiceUnavailable as exc:  # nothing is served unrecorded
+                response = self.handle_exception(exc)
         self._leave_audit_scope()
         return super().finalize_response(request, response, *args, **kwargs)
 
@@ -103,10 +108,6 @@ class AuditedView(AccessRules):
     def _leave_audit_scope(self) -> None:
         scope = getattr(self, "_audit_scope", None)
         if scope is not None:
-            try:
-                self.audit_shown(response)
-            except ServiceUnavailable as exc:  # nothing is served unrecorded
-                response = self.handle_exception(exc)
             self._audit_scope = None
             scope.__exit__(None, None, None)
 
