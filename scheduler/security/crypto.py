@@ -25,6 +25,7 @@ import binascii
 import contextvars
 import hashlib
 import hmac
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -47,6 +48,8 @@ PREFIX = "enc:v2:"
 LEGACY_PREFIX = "enc:v1:"  # associated data: the attribute name only (not bound to a record)
 _KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
 _NONCE_BYTES = 12
+
+logger = logging.getLogger(__name__)
 
 
 class DecryptionError(Exception):
@@ -90,6 +93,16 @@ def parse_keys(entries: list[str]) -> Keyring:
 @cache
 def keyring() -> Keyring:
     return parse_keys(settings.FIELD_ENCRYPTION_KEYS)
+
+
+def warn_if_legacy_accepted() -> None:
+    """At startup (`SchedulerConfig.ready`): outside the local stage and the test suite, accepting
+    legacy values is meant for a migration only, so say so (no values, no keys)."""
+    if settings.FIELD_ENCRYPTION_ACCEPT_LEGACY and not settings.IS_LOCAL:
+        logger.warning(
+            "FIELD_ENCRYPTION_ACCEPT_LEGACY is on: enc:v1: values and values stored in the clear are accepted; "
+            "run rotate_keys, then turn it off."
+        )
 
 
 def new_key_entry(key_id: str) -> str:

@@ -163,3 +163,20 @@ def test_the_schema_shows_the_marker_and_lets_the_fields_it_names_be_null():
     assert all(patient[name].get("nullable") for name in ("name", "email", "birthDate", "address", "phoneNumber"))
     assert appointment["reason"].get("nullable") and "nullable" not in patient["countryId"]
     assert "nullable" not in components["PatientRequest"]["properties"]["name"]
+
+
+@pytest.mark.parametrize(
+    "is_local, legacy, warned",
+    [(False, True, True), (True, True, False), (False, False, False)],
+)
+def test_accepting_legacy_values_outside_the_local_stage_is_logged_once_at_startup(
+    settings, caplog, is_local, legacy, warned
+):
+    from django.apps import apps
+
+    settings.IS_LOCAL, settings.FIELD_ENCRYPTION_ACCEPT_LEGACY = is_local, legacy
+    with caplog.at_level("WARNING"):
+        apps.get_app_config("scheduler").ready()
+    messages = [r.getMessage() for r in caplog.records if "FIELD_ENCRYPTION_ACCEPT_LEGACY" in r.getMessage()]
+    assert len(messages) == (1 if warned else 0)
+    assert all("\n" not in message for message in messages)  # one line

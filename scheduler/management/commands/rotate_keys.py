@@ -52,32 +52,31 @@ class Command(BaseCommand):
         raw_names = [attributes[name].attr_name for name in model.ENCRYPTED]
         total = model.count()
         rewritten = skipped = 0
-        # A raw scan: which values are stale is read without decrypting anything.
         bar = progress_bars(self.stderr, disable=no_progress)(model.__name__, total)
         for raw in scan_raw(model.Meta.table_name, page_size=200):
             bar.update(1)
-            stale = [name for name in raw_names if "S" in raw.get(name, {}) and not is_current(raw[name]["S"], active)]
-            if not stale and not (model is Patient and self._index_stale(raw)):
-                continue
+            # Every record is decrypted, even one with nothing to rewrite: a value under the active key
+            # that was altered or copied from another record is reported too, not passed over.
             record = model.from_raw_data(raw)
             if record.undecryptable_fields:
                 self._report(
                     record, ", ".join(f"{name}: {v.reason}" for name, v in record.undecryptable_reasons().items())
                 )
                 skipped += 1
-            elif self._rewrite(record):
+                continue
+            stale = [name for name in raw_names if "S" in raw.get(name, {}) and not is_current(raw[name]["S"], active)]
+            if not stale and not (isinstance(record, Patient) and self._index_stale(raw, record)):
+                continue
+            if self._rewrite(record):
                 rewritten += 1
             else:
                 skipped += 1
         bar.close()
         return rewritten, skipped
 
-    def _index_stale(self, raw: dict) -> bool:
+    def _index_stale(self, raw: dict, patient: Patient) -> bool:
         if "email" not in raw:
             return False
-        patient = Patient.from_raw_data(raw)
-        if patient.undecryptable_fields:
-            return True  # reported when the record is looked at
         return raw.get("emailIndex", {}).get("S") != email_blind_index(patient.email)
 
     def _rewrite(self, record) -> bool:

@@ -146,6 +146,24 @@ def test_rotate_keys_skips_and_reports_an_undecryptable_record_and_exits_non_zer
     assert key_id_of(raw_item(Patient, "p-cl")["name"]["S"]) == old_id  # left as it was
 
 
+def test_rotate_keys_reports_a_copied_value_already_under_the_active_key(world):
+    """Nothing needs rewriting (every value is v2 under the active key), yet a reason copied from
+    another appointment, or a patient's e-mail from another patient, is reported, not passed over."""
+    from appointments.models import Appointment
+    from patients.models import Patient
+
+    set_raw(Appointment, "a-cl", reason=raw_item(Appointment, "a-pe")["reason"]["S"])
+    set_raw(Patient, "p-pe", email=raw_item(Patient, "p-cl")["email"]["S"])
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="2 records skipped"):
+        call_command("rotate_keys", no_progress=True, stdout=out, stderr=err)
+    assert "skipped Appointment a-cl: reason: " in err.getvalue()
+    assert "skipped Patient p-pe: email: " in err.getvalue()
+    assert "a-pe" not in err.getvalue() and "p-cl" not in err.getvalue()
+    assert "Patient: 0 re-encrypted, 1 skipped" in out.getvalue()
+    assert "Appointment: 0 re-encrypted, 1 skipped" in out.getvalue()
+
+
 def test_rotate_keys_upgrades_v1_and_plaintext_to_v2_and_audits_each_rewrite(world, keys, settings):
     from appointments.models import Appointment
     from patients.models import Patient

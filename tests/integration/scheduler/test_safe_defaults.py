@@ -77,6 +77,17 @@ def test_the_local_stage_starts_without_them():
     assert result.returncode == 0, result.stderr
 
 
+def test_accepting_legacy_values_outside_the_local_stage_is_a_warning_at_startup():
+    warned = start("prod", FIELD_ENCRYPTION_ACCEPT_LEGACY="true")
+    assert warned.returncode == 0, warned.stderr
+    lines = [line for line in warned.stderr.splitlines() if "FIELD_ENCRYPTION_ACCEPT_LEGACY" in line]
+    assert len(lines) == 1 and "WARNING" in lines[0], warned.stderr
+    assert GOOD["FIELD_ENCRYPTION_KEYS"] not in warned.stderr and GOOD["EMAIL_INDEX_KEY"] not in warned.stderr
+    for quiet in (start("prod"), start("local", FIELD_ENCRYPTION_ACCEPT_LEGACY="true")):
+        assert quiet.returncode == 0, quiet.stderr
+        assert "FIELD_ENCRYPTION_ACCEPT_LEGACY" not in quiet.stderr
+
+
 def test_cors_is_closed_unless_configured(api):
     response = api.get("/countries", HTTP_ORIGIN="https://evil.example.com")
     assert response.status_code == 200
