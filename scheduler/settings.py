@@ -88,6 +88,9 @@ LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
 LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY = env.int("LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY", default=20)
 LOGIN_ACCOUNT_DELAY_MAX_SECONDS = env.int("LOGIN_ACCOUNT_DELAY_MAX_SECONDS", default=300)
+# Correct sign-ins per account per minute, then 429: a change of the user retries past the sign-ins
+# it races with (every write of a user loses to one), so the limit bounds how long they can hold it off.
+LOGIN_SUCCESSES_PER_ACCOUNT = env.int("LOGIN_SUCCESSES_PER_ACCOUNT", default=6)
 
 # --- Encryption of personal data -----------------------------------------------------------------
 # Comma-separated `keyid:base64-of-32-bytes`; the first is the active key, the others stay readable

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from accounts import services
 from accounts.models import LoginFailures, Token, User
 from scheduler.security.audit import AuditEntry
 from tests.helpers import PASSWORD, signed_in
@@ -223,6 +224,25 @@ class TestFailedSignInLimit:
         for thread in threads:
             thread.join()
         assert codes.count(401) == 10 and codes.count(429) == 10  # LOGIN_FAILURES_PER_USERNAME
+
+    def test_correct_sign_ins_are_limited_per_account_and_are_not_failures(self, api, monkeypatch):
+        from accounts import signin_limits
+
+        services.user_create(username="busy", password=PASSWORD, role="admin")
+        now = [1_800_000_000 + 10.0]  # 10 s into a minute (and into a failure window)
+        monkeypatch.setattr(signin_limits, "utcnow", lambda: datetime.fromtimestamp(now[0], UTC))
+        codes = [sign_in("busy", PASSWORD, REMOTE_ADDR=(A, B)[n % 2]).status_code for n in range(6)]
+        assert codes == [201] * 6  # LOGIN_SUCCESSES_PER_ACCOUNT, from any addresses together
+        for address in [A] * 11 + [B]:
+            limited = sign_in("busy", PASSWORD, REMOTE_ADDR=address)
+            assert limited.status_code == 429 and limited.json()["code"] == "throttled"
+            assert limited.json()["detail"].startswith("Too many sign-ins to this account; wait and retry.")
+            assert int(limited["Retry-After"]) == 50  # the rest of the minute
+        assert sign_in("admin", PASSWORD, REMOTE_ADDR=A).status_code == 201  # another account is not limited
+        now[0] += 50
+        # The next minute: 429s were not failures (11 of them at A would have passed the pair limit).
+        assert sign_in("busy", PASSWORD, REMOTE_ADDR=A).status_code == 201
+        assert not [c for c in LoginFailures.scan() if c.counter_key.startswith(("pair#", "account#")) and c.failures]
 
     def test_failures_are_counted_in_dynamodb_and_audited_without_the_password(self, api):
         sign_in("admin", "secret guess 1")
