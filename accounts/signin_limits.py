@@ -91,7 +91,8 @@ def attempt_reserve(*, username: str, client_address: str) -> Attempt:
     account, known = batch_get([(LoginFailures, attempt.account_key), (LoginFailures, attempt.known_key)])
     failures = int(account.failures) if account else 0
     not_before = int(account.not_before or 0) if account else 0
-    slowed = known is None  # the account's own addresses are not slowed
+    # The account's own addresses are not slowed, for KNOWN_ADDRESS_DAYS: DynamoDB's TTL deletes late.
+    slowed = known is None or known.expires_at is None or known.expires_at.timestamp() <= now
     if slowed and not_before > now:
         raise _throttled("account", not_before - now)
     next_wait = account_delay(failures + 1)

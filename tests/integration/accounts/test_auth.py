@@ -164,6 +164,7 @@ class TestFailedSignInLimit:
 
         now = [1_800_000_000 // 900 * 900 + 5.0]  # early in a window: the test never crosses into the next
         monkeypatch.setattr(signin_limits, "utcnow", lambda: datetime.fromtimestamp(now[0], UTC))
+        assert sign_in("admin", PASSWORD).status_code == 201  # 127.0.0.1 is known from the test's time on
         guesser = iter(range(1, 250))
 
         def guess():
@@ -185,6 +186,23 @@ class TestFailedSignInLimit:
             # in from before (the `api` fixture's 127.0.0.1), none.
             assert sign_in("admin", PASSWORD, REMOTE_ADDR=B).status_code == 429
             assert sign_in("admin", PASSWORD).status_code == 201
+
+    def test_an_address_is_trusted_only_until_its_thirty_days_are_over(self, api, monkeypatch):
+        from accounts import signin_limits
+
+        start = 1_800_000_000 // 900 * 900 + 5.0
+        now = [start]
+        monkeypatch.setattr(signin_limits, "utcnow", lambda: datetime.fromtimestamp(now[0], UTC))
+        for username in ("keeper", "owner"):
+            services.user_create(username=username, password=PASSWORD, role="admin")
+            assert sign_in(username, PASSWORD, REMOTE_ADDR=A).status_code == 201  # A is known for 30 days
+        guesser = iter(range(1, 250))
+        with override_settings(LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY=3):
+            for days, username, expected in ((29, "keeper", 201), (31, "owner", 429)):
+                now[0] = start + days * 86400  # the same second of a window (no DynamoDB TTL has run)
+                for _ in range(3):  # the free failures; the next attempt from a new address waits
+                    assert sign_in(username, "a guess", REMOTE_ADDR=f"192.0.2.{next(guesser)}").status_code == 401
+                assert sign_in(username, PASSWORD, REMOTE_ADDR=A).status_code == expected, days
 
     def test_the_limit_is_per_address_across_usernames(self, api):
         with override_settings(LOGIN_FAILURES_PER_ADDRESS=5):
