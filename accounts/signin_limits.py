@@ -11,6 +11,7 @@ account's owner out from another:
   further attempt waits 1, 2, 4, ... seconds after the last (at most LOGIN_ACCOUNT_DELAY_MAX_SECONDS),
   except from an address the account signed in from successfully in the last KNOWN_ADDRESS_DAYS
   (`known#<username>#<address>`), where the owner usually is.
+An "address" of the pair and address counters is an IPv6 client's /64 (`counted_client`).
 
 Correct sign-ins are limited too, per account: `success#<username>` allows LOGIN_SUCCESSES_PER_ACCOUNT
 a minute, then 429 (not a failure). Every write of a user is conditional on its sign-in count and
@@ -21,6 +22,7 @@ the password cannot hold off its revocation by signing in again and again.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -63,6 +65,19 @@ def user_write_attempts() -> int:
     return 2 * settings.LOGIN_SUCCESSES_PER_ACCOUNT + LOST_RACE_ATTEMPTS
 
 
+def counted_client(address: str) -> str:
+    """What the per-address and pair counters count: an IPv6 client by its /64 (one subscriber or host
+    holds all of it, so a new interface id would be a fresh limit), an IPv4 one (also when shown
+    IPv4-mapped) by its address. The known addresses stay exact: counted wide, trusted narrow."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip)
+
+
 def account_delay(failures: int) -> int:
     """Seconds the attempt after `failures` failures at one account (from any address) waits."""
     free = settings.LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY
@@ -78,10 +93,11 @@ def attempt_reserve(*, username: str, client_address: str) -> Attempt:
     start = now // window * window
     end = start + window
     name = username.lower()[:200]
+    client = counted_client(client_address)
     attempt = Attempt(
         counters=[
-            Counter(f"pair#{name}#{client_address}#{start}", settings.LOGIN_FAILURES_PER_USERNAME, end),
-            Counter(f"address#{client_address}#{start}", settings.LOGIN_FAILURES_PER_ADDRESS, end),
+            Counter(f"pair#{name}#{client}#{start}", settings.LOGIN_FAILURES_PER_USERNAME, end),
+            Counter(f"address#{client}#{start}", settings.LOGIN_FAILURES_PER_ADDRESS, end),
         ],
         name=name,
         account_key=f"account#{name}#{start}",

@@ -209,6 +209,23 @@ class TestFailedSignInLimit:
             codes = [sign_in(f"user-{n}", "guess").status_code for n in range(7)]
         assert codes == [401] * 5 + [429] * 2
 
+    def test_an_ipv6_client_is_counted_by_its_64_prefix(self, api):
+        # One /64 is one client (it holds 2**64 addresses): new interface ids do not reset its limits.
+        with override_settings(LOGIN_FAILURES_PER_ADDRESS=5):
+            codes = [sign_in(f"v6-{n}", "guess", REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}").status_code for n in range(7)]
+            assert codes == [401] * 5 + [429] * 2
+            assert sign_in("v6-x", "guess", REMOTE_ADDR="2001:db8:1:2:ffff:ffff:ffff:ffff").status_code == 429
+            assert sign_in("v6-x", "guess", REMOTE_ADDR="2001:db8:1:3::1").status_code == 401  # another /64
+            # An IPv4 address a dual-stack socket shows mapped is that IPv4 address, not ::ffff:0:0/64.
+            codes = [sign_in(f"v4-{n}", "guess", REMOTE_ADDR="::ffff:203.0.113.77").status_code for n in range(5)]
+            assert codes == [401] * 5
+            assert sign_in("v4-x", "guess", REMOTE_ADDR="203.0.113.77").status_code == 429
+            assert sign_in("v4-x", "guess", REMOTE_ADDR="::ffff:203.0.113.78").status_code == 401
+        codes = [sign_in("admin", f"guess {n}", REMOTE_ADDR=f"2001:db8:a:b:{n}::1").status_code for n in range(10)]
+        assert codes == [401] * 10
+        assert sign_in("admin", PASSWORD, REMOTE_ADDR="2001:db8:a:b::abcd").status_code == 429  # the pair limit
+        assert sign_in("admin", PASSWORD, REMOTE_ADDR="2001:db8:a:c::abcd").status_code == 201
+
     def test_a_spoofed_forwarded_for_does_not_reset_the_address_limit_behind_a_proxy(self, api):
         # Behind one proxy, the address is the one that proxy appended (the last); what a client
         # writes before it is not trusted.
