@@ -77,13 +77,16 @@ class Token(Model):
 @register
 class LoginFailures(Model):
     """Failed sign-ins in one time window, counted in DynamoDB so that every API process sees the same
-    count: per username and address, per address, per username (accounts/signin_limits.py)."""
+    count: per username and address, per address, per username; and correct sign-ins per username
+    (accounts/signin_limits.py)."""
 
     class Meta(table_meta("logins")):
         pass
 
     counter_key = UnicodeAttribute(hash_key=True, attr_name="counterKey")
     failures = NumberAttribute(default=0)
+    # A `success#` counter: the correct sign-ins of one account in one minute.
+    successes = NumberAttribute(null=True)
     # An account's counter: when its next attempt may be checked (epoch seconds), once it is slowed.
     not_before = NumberAttribute(null=True, attr_name="notBefore")
     expires_at = TTLAttribute(attr_name="expiresAt")

@@ -139,7 +139,7 @@ def user_update(*, username: str, changes: dict[str, Any], if_match: int | None,
         user = current if n == 0 and current is not None else selectors.user_get(username=username)
         return _user_update_once(user, dict(changes), if_match=if_match)
 
-    user, revoked = retry_lost_races(attempt)
+    user, revoked = retry_lost_races(attempt, attempts=signin_limits.user_write_attempts())
     if revoked:
         sweep_unlisted_tokens(username=username)
     return user

@@ -11,10 +11,18 @@ account's owner out from another:
   further attempt waits 1, 2, 4, ... seconds after the last (at most LOGIN_ACCOUNT_DELAY_MAX_SECONDS),
   except from an address the account signed in from successfully in the last KNOWN_ADDRESS_DAYS
   (`known#<username>#<address>`), where the owner usually is.
+An "address" of the pair and address counters is an IPv6 client's /64 (`counted_client`).
+
+Correct sign-ins are limited too, per account: `success#<username>` allows LOGIN_SUCCESSES_PER_ACCOUNT
+a minute, then 429 (not a failure). Every write of a user is conditional on its sign-in count and
+loses its race to a sign-in that commits first, so a change of the user retries more often than the
+sign-ins of a minute's boundary (two windows) can make it lose (`user_write_attempts`): whoever holds
+the password cannot hold off its revocation by signing in again and again.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,12 +32,13 @@ from django.conf import settings
 from rest_framework.exceptions import Throttled
 
 from accounts.models import LoginFailures
-from scheduler.db import Transaction, batch_get, run_transaction, utcnow
+from scheduler.db import LOST_RACE_ATTEMPTS, Transaction, batch_get, run_transaction, utcnow
 from scheduler.exceptions import Conflict
 
 logger = logging.getLogger(__name__)
 
 KNOWN_ADDRESS_DAYS = 30
+SUCCESS_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -44,9 +53,29 @@ class Attempt:
     """What a reserved attempt counted, to give back if its password was right."""
 
     counters: list[Counter]
+    name: str  # the username as the counters key it
     account_key: str
     known_key: str
     window_end: int
+
+
+def user_write_attempts() -> int:
+    """How often a write of a user is judged again while it loses races (accounts.services.user_update):
+    more than the correct sign-ins that can commit around one window boundary, plus the usual retries."""
+    return 2 * settings.LOGIN_SUCCESSES_PER_ACCOUNT + LOST_RACE_ATTEMPTS
+
+
+def counted_client(address: str) -> str:
+    """What the per-address and pair counters count: an IPv6 client by its /64 (one subscriber or host
+    holds all of it, so a new interface id would be a fresh limit), an IPv4 one (also when shown
+    IPv4-mapped) by its address. The known addresses stay exact: counted wide, trusted narrow."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # "unknown"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+    return str(ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip)
 
 
 def account_delay(failures: int) -> int:
@@ -64,11 +93,13 @@ def attempt_reserve(*, username: str, client_address: str) -> Attempt:
     start = now // window * window
     end = start + window
     name = username.lower()[:200]
+    client = counted_client(client_address)
     attempt = Attempt(
         counters=[
-            Counter(f"pair#{name}#{client_address}#{start}", settings.LOGIN_FAILURES_PER_USERNAME, end),
-            Counter(f"address#{client_address}#{start}", settings.LOGIN_FAILURES_PER_ADDRESS, end),
+            Counter(f"pair#{name}#{client}#{start}", settings.LOGIN_FAILURES_PER_USERNAME, end),
+            Counter(f"address#{client}#{start}", settings.LOGIN_FAILURES_PER_ADDRESS, end),
         ],
+        name=name,
         account_key=f"account#{name}#{start}",
         known_key=f"known#{name}#{client_address}",
         window_end=end,
@@ -76,7 +107,8 @@ def attempt_reserve(*, username: str, client_address: str) -> Attempt:
     account, known = batch_get([(LoginFailures, attempt.account_key), (LoginFailures, attempt.known_key)])
     failures = int(account.failures) if account else 0
     not_before = int(account.not_before or 0) if account else 0
-    slowed = known is None  # the account's own addresses are not slowed
+    # The account's own addresses are not slowed, for KNOWN_ADDRESS_DAYS: DynamoDB's TTL deletes late.
+    slowed = known is None or known.expires_at is None or known.expires_at.timestamp() <= now
     if slowed and not_before > now:
         raise _throttled("account", not_before - now)
     next_wait = account_delay(failures + 1)
@@ -112,7 +144,33 @@ def attempt_reserve(*, username: str, client_address: str) -> Attempt:
 
 def attempt_succeeded(attempt: Attempt) -> None:
     """The password was right: the attempt was not a failure, and its address is now one the
-    account signs in from (not slowed when the account is guessed at from elsewhere)."""
+    account signs in from (not slowed when the account is guessed at from elsewhere). 429 beyond
+    LOGIN_SUCCESSES_PER_ACCOUNT correct sign-ins of the account in a minute (given back all the same)."""
+    try:
+        _count_success(attempt)
+    finally:
+        _give_back(attempt)
+
+
+def _count_success(attempt: Attempt) -> None:
+    now = int(utcnow().timestamp())
+    start = now // SUCCESS_WINDOW_SECONDS * SUCCESS_WINDOW_SECONDS
+    end = start + SUCCESS_WINDOW_SECONDS
+    key = f"success#{attempt.name}#{start}"
+    limit = settings.LOGIN_SUCCESSES_PER_ACCOUNT
+
+    def build(tx: Transaction) -> None:
+        tx.update(
+            LoginFailures(key),
+            [LoginFailures.successes.add(1), LoginFailures.expires_at.set(datetime.fromtimestamp(end + 60, UTC))],
+            condition=LoginFailures.successes.does_not_exist() | (LoginFailures.successes < limit),
+            on_fail=lambda: _throttled(key, end - now, detail="Too many sign-ins to this account; wait and retry."),
+        )
+
+    run_transaction(build, default_conflict=lambda: _throttled(key, 1))
+
+
+def _give_back(attempt: Attempt) -> None:
     known_until = datetime.fromtimestamp(attempt.window_end, UTC) + timedelta(days=KNOWN_ADDRESS_DAYS)
 
     def build(tx: Transaction) -> None:
@@ -131,6 +189,6 @@ def _counter_actions(window_end: int, step: int) -> list:
     ]
 
 
-def _throttled(key: str, wait: int) -> Throttled:
+def _throttled(key: str, wait: int, detail: str = "Too many failed sign-ins; wait and retry.") -> Throttled:
     logger.warning("sign-in throttled: %s", key.split("#", 1)[0])  # no username or address in logs
-    return Throttled(wait=max(1, wait), detail="Too many failed sign-ins; wait and retry.")
+    return Throttled(wait=max(1, wait), detail=detail)

@@ -81,13 +81,30 @@ TOKEN_TTL_SECONDS = env.int("TOKEN_TTL_SECONDS", default=12 * 3600)
 SESSION_COOKIE_AGE = TOKEN_TTL_SECONDS
 # Failed sign-ins in one window, across all API processes (accounts/signin_limits.py): per username
 # from one address and per address, then 429 at that address; per username from all addresses, the
-# free ones before each attempt waits 1, 2, 4, ... seconds, up to the maximum. Keep the free ones above
-# LOGIN_FAILURES_PER_USERNAME, so that one address alone never slows the account for its owner.
+# free ones before each attempt waits 1, 2, 4, ... seconds, up to the maximum. The free ones must exceed
+# LOGIN_FAILURES_PER_USERNAME (checked below, at start), so that one address alone never slows the
+# account for its owner.
 LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=10)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
 LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY = env.int("LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY", default=20)
 LOGIN_ACCOUNT_DELAY_MAX_SECONDS = env.int("LOGIN_ACCOUNT_DELAY_MAX_SECONDS", default=300)
+# Correct sign-ins per account per minute, then 429: a change of the user retries past the sign-ins
+# it races with (every write of a user loses to one), so the limit bounds how long they can hold it off.
+LOGIN_SUCCESSES_PER_ACCOUNT = env.int("LOGIN_SUCCESSES_PER_ACCOUNT", default=6)
+_login_limits = []
+if LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY <= LOGIN_FAILURES_PER_USERNAME:
+    _login_limits.append(
+        f"LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY ({LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY}) must exceed "
+        f"LOGIN_FAILURES_PER_USERNAME ({LOGIN_FAILURES_PER_USERNAME}), else one address alone slows the "
+        "account for its owner everywhere"
+    )
+if LOGIN_SUCCESSES_PER_ACCOUNT < 1:
+    _login_limits.append(f"LOGIN_SUCCESSES_PER_ACCOUNT ({LOGIN_SUCCESSES_PER_ACCOUNT}) must be at least 1")
+if _login_limits:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("; ".join(_login_limits) + ".")
 
 # --- Encryption of personal data -----------------------------------------------------------------
 # Comma-separated `keyid:base64-of-32-bytes`; the first is the active key, the others stay readable

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from accounts import services
 from accounts.models import LoginFailures, Token, User
 from scheduler.security.audit import AuditEntry
 from tests.helpers import PASSWORD, signed_in
@@ -163,6 +164,7 @@ class TestFailedSignInLimit:
 
         now = [1_800_000_000 // 900 * 900 + 5.0]  # early in a window: the test never crosses into the next
         monkeypatch.setattr(signin_limits, "utcnow", lambda: datetime.fromtimestamp(now[0], UTC))
+        assert sign_in("admin", PASSWORD).status_code == 201  # 127.0.0.1 is known from the test's time on
         guesser = iter(range(1, 250))
 
         def guess():
@@ -185,10 +187,44 @@ class TestFailedSignInLimit:
             assert sign_in("admin", PASSWORD, REMOTE_ADDR=B).status_code == 429
             assert sign_in("admin", PASSWORD).status_code == 201
 
+    def test_an_address_is_trusted_only_until_its_thirty_days_are_over(self, api, monkeypatch):
+        from accounts import signin_limits
+
+        start = 1_800_000_000 // 900 * 900 + 5.0
+        now = [start]
+        monkeypatch.setattr(signin_limits, "utcnow", lambda: datetime.fromtimestamp(now[0], UTC))
+        for username in ("keeper", "owner"):
+            services.user_create(username=username, password=PASSWORD, role="admin")
+            assert sign_in(username, PASSWORD, REMOTE_ADDR=A).status_code == 201  # A is known for 30 days
+        guesser = iter(range(1, 250))
+        with override_settings(LOGIN_ACCOUNT_FAILURES_BEFORE_DELAY=3):
+            for days, username, expected in ((29, "keeper", 201), (31, "owner", 429)):
+                now[0] = start + days * 86400  # the same second of a window (no DynamoDB TTL has run)
+                for _ in range(3):  # the free failures; the next attempt from a new address waits
+                    assert sign_in(username, "a guess", REMOTE_ADDR=f"192.0.2.{next(guesser)}").status_code == 401
+                assert sign_in(username, PASSWORD, REMOTE_ADDR=A).status_code == expected, days
+
     def test_the_limit_is_per_address_across_usernames(self, api):
         with override_settings(LOGIN_FAILURES_PER_ADDRESS=5):
             codes = [sign_in(f"user-{n}", "guess").status_code for n in range(7)]
         assert codes == [401] * 5 + [429] * 2
+
+    def test_an_ipv6_client_is_counted_by_its_64_prefix(self, api):
+        # One /64 is one client (it holds 2**64 addresses): new interface ids do not reset its limits.
+        with override_settings(LOGIN_FAILURES_PER_ADDRESS=5):
+            codes = [sign_in(f"v6-{n}", "guess", REMOTE_ADDR=f"2001:db8:1:2::{n + 1:x}").status_code for n in range(7)]
+            assert codes == [401] * 5 + [429] * 2
+            assert sign_in("v6-x", "guess", REMOTE_ADDR="2001:db8:1:2:ffff:ffff:ffff:ffff").status_code == 429
+            assert sign_in("v6-x", "guess", REMOTE_ADDR="2001:db8:1:3::1").status_code == 401  # another /64
+            # An IPv4 address a dual-stack socket shows mapped is that IPv4 address, not ::ffff:0:0/64.
+            codes = [sign_in(f"v4-{n}", "guess", REMOTE_ADDR="::ffff:203.0.113.77").status_code for n in range(5)]
+            assert codes == [401] * 5
+            assert sign_in("v4-x", "guess", REMOTE_ADDR="203.0.113.77").status_code == 429
+            assert sign_in("v4-x", "guess", REMOTE_ADDR="::ffff:203.0.113.78").status_code == 401
+        codes = [sign_in("admin", f"guess {n}", REMOTE_ADDR=f"2001:db8:a:b:{n}::1").status_code for n in range(10)]
+        assert codes == [401] * 10
+        assert sign_in("admin", PASSWORD, REMOTE_ADDR="2001:db8:a:b::abcd").status_code == 429  # the pair limit
+        assert sign_in("admin", PASSWORD, REMOTE_ADDR="2001:db8:a:c::abcd").status_code == 201
 
     def test_a_spoofed_forwarded_for_does_not_reset_the_address_limit_behind_a_proxy(self, api):
         # Behind one proxy, the address is the one that proxy appended (the last); what a client
@@ -223,6 +259,25 @@ class TestFailedSignInLimit:
         for thread in threads:
             thread.join()
         assert codes.count(401) == 10 and codes.count(429) == 10  # LOGIN_FAILURES_PER_USERNAME
+
+    def test_correct_sign_ins_are_limited_per_account_and_are_not_failures(self, api, monkeypatch):
+        from accounts import signin_limits
+
+        services.user_create(username="busy", password=PASSWORD, role="admin")
+        now = [1_800_000_000 + 10.0]  # 10 s into a minute (and into a failure window)
+        monkeypatch.setattr(signin_limits, "utcnow", lambda: datetime.fromtimestamp(now[0], UTC))
+        codes = [sign_in("busy", PASSWORD, REMOTE_ADDR=(A, B)[n % 2]).status_code for n in range(6)]
+        assert codes == [201] * 6  # LOGIN_SUCCESSES_PER_ACCOUNT, from any addresses together
+        for address in [A] * 11 + [B]:
+            limited = sign_in("busy", PASSWORD, REMOTE_ADDR=address)
+            assert limited.status_code == 429 and limited.json()["code"] == "throttled"
+            assert limited.json()["detail"].startswith("Too many sign-ins to this account; wait and retry.")
+            assert int(limited["Retry-After"]) == 50  # the rest of the minute
+        assert sign_in("admin", PASSWORD, REMOTE_ADDR=A).status_code == 201  # another account is not limited
+        now[0] += 50
+        # The next minute: 429s were not failures (11 of them at A would have passed the pair limit).
+        assert sign_in("busy", PASSWORD, REMOTE_ADDR=A).status_code == 201
+        assert not [c for c in LoginFailures.scan() if c.counter_key.startswith(("pair#", "account#")) and c.failures]
 
     def test_failures_are_counted_in_dynamodb_and_audited_without_the_password(self, api):
         sign_in("admin", "secret guess 1")

@@ -3,6 +3,7 @@ as it is when the token is written, and a change of the user deletes its tokens 
 
 import pytest
 from botocore.exceptions import ClientError
+from django.test import override_settings
 from pynamodb.connection.base import Connection
 from rest_framework.test import APIClient
 
@@ -144,7 +145,42 @@ class TestTheUserItemListsItsTokens:
 
     def test_a_user_keeps_at_most_the_newest_tokens(self, api):
         services.user_create(username="devices", password=PASSWORD, role="admin")
-        tokens = [sign_in("devices").json()["token"] for _ in range(services.MAX_LIVE_TOKENS + 1)]
+        with override_settings(LOGIN_SUCCESSES_PER_ACCOUNT=services.MAX_LIVE_TOKENS + 1):
+            tokens = [sign_in("devices").json()["token"] for _ in range(services.MAX_LIVE_TOKENS + 1)]
         assert bearer(tokens[0]).get("/auth/me").status_code == 401  # the oldest went
         assert all(bearer(token).get("/auth/me").status_code == 200 for token in tokens[1:])
         assert len(User.get("devices").token_entries) == services.MAX_LIVE_TOKENS
+
+
+def test_signing_in_again_and_again_cannot_hold_off_a_deactivation(api, monkeypatch):
+    """Whoever holds the password signs in after every read of the user that DELETE /users/{u} makes
+    (each read then loses its race). Correct sign-ins are limited per account (six a minute), and the
+    change outlasts them, even when a minute's boundary falls inside it (twelve sign-ins in a row)."""
+    from datetime import UTC, datetime
+
+    from accounts import signin_limits
+
+    services.user_create(username="holder", password=PASSWORD, role="admin")
+    now = [1_800_000_000 // 60 * 60 + 59.0]  # the last second of a minute
+    monkeypatch.setattr(signin_limits, "utcnow", lambda: datetime.fromtimestamp(now[0], UTC))
+    real_user_get, tokens, codes = selectors.user_get, [], []
+
+    def read_then_sign_in(*, username):
+        user = real_user_get(username=username)
+        if username == "holder":
+            response = sign_in("holder")
+            codes.append(response.status_code)
+            if response.status_code == 201:
+                tokens.append(response.json()["token"])
+            if len(tokens) == 6 and now[0] % 60 == 59:
+                now[0] += 1  # the next minute: six sign-ins more
+        return user
+
+    monkeypatch.setattr(selectors, "user_get", read_then_sign_in)
+    response = api.delete("/users/holder")
+    assert response.status_code == 204, response.content
+    assert codes[:12] == [201] * 12 and 429 in codes
+    monkeypatch.setattr(selectors, "user_get", real_user_get)
+    assert tokens and all(selectors.principal_for_token(token) is None for token in tokens)
+    assert all(bearer(token).get("/auth/me").status_code == 401 for token in tokens)
+    assert User.get("holder").active is False
