@@ -93,14 +93,17 @@ def user_create(
     confined: bool = False,
 ) -> User:
     """A new user. A doctor or patient record has at most one login (409 `duplicate`, a unique-value
-    lock in the user's transaction). `confined` (a login staff make): a patient user reaches only its
+    lock in the user's transaction, which also checks that the record still exists). `confined` (a login staff make): a patient user reaches only its
     patient's country, whatever countries its patient has appointments in."""
     if role not in ROLES:
         raise InvalidInput("role", f"'{role}' is not a role; use one of {', '.join(ROLES)}.")
     countries = set(country_ids or ()) or None
     _check_links(role=role, country_ids=countries, doctor_id=doctor_id, patient_id=patient_id)
     if confined and role == PATIENT:
-        countries = {country for country in [linked_country(doctor_id=None, patient_id=patient_id)] if country}
+        country = linked_country(doctor_id=None, patient_id=patient_id)
+        if country is None:  # deleted since _check_links read it: never an unconfined login
+            raise InvalidInput("patientId", f"Patient '{patient_id}' does not exist.")
+        countries = {country}
     user = User(
         username,
         role=role,

@@ -162,3 +162,55 @@ class TestAuditOfSignOutAndCreateAdmin:
             ("createadmin", "create", "user", "root-a"),
             ("createadmin", "update", "user", "root-a"),
         ]
+
+
+class TestALoginAndItsRecordsDeleteRacing:
+    """Review of issue 17, item 1: the checks that the record exists, and that it has no login, are
+    reads before the transactions; each transaction must still hold them when it commits."""
+
+    @pytest.mark.parametrize("kind", ["patient", "doctor"])
+    def test_a_login_created_after_the_delete_looked_for_one_goes_with_the_record(self, world, monkeypatch, kind):
+        from accounts import links, services
+
+        record_id = "gone"
+        record = {"patientId": "gone", "name": "P", "countryId": "002"}
+        if kind == "doctor":
+            record = {"doctorId": "gone", "name": "Dr. G", "speciality": "GP", "countryId": "002"}
+            record["availableTimes"] = ["Monday 9am-1pm"]
+        assert world["admin"].post(f"/{kind}s", record, format="json").status_code == 201
+        real, done = links.owner_of, []
+
+        def owner_of(key):
+            found = real(key)
+            if not done and key == links.link_key(kind, record_id):
+                done.append(True)  # the delete found no login; one is created before it commits
+                services.user_create(username="late-login", password=STRONG, role=kind, **{f"{kind}_id": record_id})
+            return found
+
+        monkeypatch.setattr(links, "owner_of", owner_of)
+        assert world["admin"].delete(f"/{kind}s/{record_id}").status_code == 204
+        assert done
+        assert world["admin"].get("/users/late-login").json()["active"] is False
+        monkeypatch.undo()
+        assert links.owner_of(links.link_key(kind, record_id)) is None
+        refused = APIClient().post("/auth/token", {"username": "late-login", "password": STRONG}, format="json")
+        assert refused.status_code == 401
+
+    @pytest.mark.parametrize("creator", ["admin", "staff"])
+    def test_a_record_deleted_while_its_login_is_created_gets_no_login(self, world, monkeypatch, creator):
+        from accounts import services
+        from patients.services import patient_delete
+
+        new = {"patientId": "p-new", "name": "New", "countryId": "002"}
+        assert world["admin"].post("/patients", new, format="json").status_code == 201
+        real = services._check_links
+
+        def check_links(**kwargs):
+            real(**kwargs)
+            patient_delete(patient_id="p-new", if_match=None)  # after the read that found it
+
+        monkeypatch.setattr(services, "_check_links", check_links)
+        response = world[creator].post("/users", login("for-gone", patientId="p-new"), format="json")
+        assert response.status_code == 400, response.content
+        assert "does not exist" in response.json()["patientId"][0]
+        assert world["admin"].get("/users/for-gone").status_code == 404
