@@ -37,7 +37,6 @@ def _login_goes_with(kind: str, record_id: str) -> Callable[[Transaction], None]
             condition=Lock.owner == owner,
             on_fail=lambda: VersionConflict(f"The login of {kind} '{record_id}' changed at the same time; retry."),
         )
-    services.sweep_unlisted_tokens(username=owner)  # tokens from before the user item listed them
     doomed = services.live_token_hashes(user)
     as_read = services.tokens_as_read(user)
 

@@ -7,7 +7,10 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from django.contrib.auth.hashers import make_password
+
 from accounts.links import link_key
+from accounts.models import User
 from scheduler.db.locks import Lock
 from scheduler.security.audit import AuditEntry
 from tests.helpers import later
@@ -45,10 +48,43 @@ class TestOneLoginPerRecord:
         assert admin.patch("/users/new-cl", {"patientId": "p-pe"}, format="json").status_code == 409
 
     def test_link_logins_gives_older_users_their_lock_and_reports_duplicates(self, world):
-        Lock(link_key("patient", "p-cl")).delete()  # as a user created before the locks existed
+        # Two users from before the locks, both linked to p-pe (nothing stopped that then), and
+        # patient-cl whose lock is gone (as a user created before the locks existed).
+        Lock(link_key("patient", "p-cl")).delete()
+        for username in ("legacy-a", "legacy-b"):
+            legacy = User(username, role="patient", patient_id="p-pe", password_hash=make_password(STRONG))
+            legacy.touch()
+            legacy.save()
         out = io.StringIO()
         call_command("link_logins", stdout=out)
-        call_command("link_logins", stdout=out)  # idempotent
+        first = out.getvalue().splitlines()
+        assert first[-1] == "2 linked, 1 kept, 1 duplicate"  # kept: the doctor's login had its lock
+        owner = Lock.get(link_key("patient", "p-pe")).owner
+        second = {"legacy-a": "legacy-b", "legacy-b": "legacy-a"}[owner]
+        assert f"patient p-pe: user '{second}' is a second login" in first
+        again = io.StringIO()
+        call_command("link_logins", stdout=again)  # idempotent; the duplicate is reported again
+        assert again.getvalue().splitlines()[-1] == "0 linked, 3 kept, 1 duplicate"
+        assert Lock.get(link_key("patient", "p-cl")).owner == "patient-cl"
+        assert world["admin"].post("/users", login("late", patientId="p-cl"), format="json").status_code == 409
+        # Each lock it added has an audit entry, in the lock's own transaction; the rerun added none.
+        entries = sorted(
+            (e.actor, e.action, e.object_type, e.object_id, tuple(e.object_ids or ()))
+            for e in AuditEntry.scan()
+            if e.actor == "link_logins"
+        )
+        assert entries == sorted(
+            [
+                ("link_logins", "link", "user", "patient-cl", (link_key("patient", "p-cl"),)),
+                ("link_logins", "link", "user", owner, (link_key("patient", "p-pe"),)),
+            ]
+        )
+
+    def test_bootstrap_gives_older_users_their_lock(self, world):
+        Lock(link_key("patient", "p-cl")).delete()
+        out = io.StringIO()
+        call_command("bootstrap", stdout=out)
+        assert "1 linked" in out.getvalue()
         assert Lock.get(link_key("patient", "p-cl")).owner == "patient-cl"
         assert world["admin"].post("/users", login("late", patientId="p-cl"), format="json").status_code == 409
 
