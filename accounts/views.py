@@ -24,6 +24,7 @@ from accounts.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
+from scheduler.exceptions import ApplicationError
 from scheduler.api.views import AuditedView, EnvelopeSchema, RecordViewSet, page_of, paginated_response
 from scheduler.security import audit
 from scheduler.security.permissions import ALL, CREATE, LIST, READ, OneOf, denied
@@ -181,6 +182,9 @@ def login_page(request):
         except Throttled as exc:
             form["non_field_errors"] = [f"Too many failed sign-ins; try again in {int(exc.wait or 60)} seconds."]
             status_code = 429
+        except ApplicationError as exc:  # a sign-in that kept losing races (409), the database busy (503)
+            form["non_field_errors"] = [f"{exc.message} Sign in again."]
+            status_code = exc.status_code
         else:
             request.session.cycle_key()
             request.session[SESSION_TOKEN_KEY] = issued.raw
