@@ -93,8 +93,9 @@ def user_create(
     confined: bool = False,
 ) -> User:
     """A new user. A doctor or patient record has at most one login (409 `duplicate`, a unique-value
-    lock in the user's transaction, which also checks that the record still exists). `confined` (a login staff make): a patient user reaches only its
-    patient's country, whatever countries its patient has appointments in."""
+    lock in the user's transaction, which also checks that the record still exists). `confined` (a
+    login staff make): a patient user reaches only its patient's country, whatever countries its
+    patient has appointments in."""
     if role not in ROLES:
         raise InvalidInput("role", f"'{role}' is not a role; use one of {', '.join(ROLES)}.")
     countries = set(country_ids or ()) or None

@@ -24,8 +24,8 @@ from accounts.serializers import (
     UserSerializer,
     UserUpdateSerializer,
 )
-from scheduler.exceptions import ApplicationError
 from scheduler.api.views import AuditedView, EnvelopeSchema, RecordViewSet, page_of, paginated_response
+from scheduler.exceptions import ApplicationError
 from scheduler.security import audit
 from scheduler.security.permissions import ALL, CREATE, LIST, READ, OneOf, denied
 from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, ROLES, STAFF

@@ -12,7 +12,8 @@ from scheduler.messaging import aws
 class Command(BaseCommand):
     help = (
         "Create the DynamoDB tables (with GSIs and TTL), the SQS queues with dead-letter queues, the SNS "
-        "topic and the notifications subscription that are missing, and run link_logins. Safe to run again: it creates nothing twice."
+        "topic and the notifications subscription that are missing, and run link_logins. Safe to run again: "
+        "it creates nothing twice."
     )
 
     def add_arguments(self, parser):

@@ -15,8 +15,9 @@ EXPORT = "export"
 class Command(BaseCommand):
     help = (
         "Export every DynamoDB table but tokens and failed sign-ins (and the users' token entries) into a new "
-        "directory, readable by this user only, and record the run in the audit trail: one <table>.jsonl per table (each item exactly as stored, encrypted fields still encrypted) and a "
-        "manifest.json signed with EXPORT_SIGNING_KEY. Restore with `import --from DIR`."
+        "directory, readable by this user only, and record the run in the audit trail: one <table>.jsonl per "
+        "table (each item exactly as stored, encrypted fields still encrypted) and a manifest.json signed "
+        "with EXPORT_SIGNING_KEY. Restore with `import --from DIR`."
     )
 
     def add_arguments(self, parser):

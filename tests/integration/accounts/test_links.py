@@ -4,10 +4,9 @@ a login staff made reaches only its patient's country, and deleting a record tak
 import io
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from rest_framework.test import APIClient
-
-from django.contrib.auth.hashers import make_password
 
 from accounts.links import link_key
 from accounts.models import User
