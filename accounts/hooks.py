@@ -22,11 +22,21 @@ def _login_goes_with(kind: str, record_id: str) -> Callable[[Transaction], None]
     key = links.link_key(kind, record_id)
     owner = links.owner_of(key)  # strongly consistent
     if owner is None:
-        return None
+        # A login created after that read would survive the delete: the delete commits only if the
+        # record still has none (else it loses its race, reads again and takes that login along).
+        return lambda tx: links.lock_must_be_absent(
+            tx,
+            kind,
+            record_id,
+            on_fail=lambda: VersionConflict(f"A login for {kind} '{record_id}' was created at the same time; retry."),
+        )
     user = user_find(username=owner)
     if user is None or getattr(user, f"{kind}_id") != record_id:  # a lock its user let go of
-        return lambda tx: tx.delete(Lock(key), condition=Lock.owner == owner)
-    services.sweep_unlisted_tokens(username=owner)  # tokens from before the user item listed them
+        return lambda tx: tx.delete(
+            Lock(key),
+            condition=Lock.owner == owner,
+            on_fail=lambda: VersionConflict(f"The login of {kind} '{record_id}' changed at the same time; retry."),
+        )
     doomed = services.live_token_hashes(user)
     as_read = services.tokens_as_read(user)
 

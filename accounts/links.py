@@ -7,9 +7,11 @@ Users created before the locks existed get theirs from `python manage.py link_lo
 from __future__ import annotations
 
 from accounts.models import User
+from doctors.models import Doctor
+from patients.models import Patient
 from scheduler.db import Transaction
 from scheduler.db.locks import Lock, unique_value_key
-from scheduler.exceptions import Conflict
+from scheduler.exceptions import Conflict, InvalidInput
 
 KINDS = ("doctor", "patient")
 
@@ -46,10 +48,29 @@ def release(tx: Transaction, username: str, keys: list[str]) -> None:
         tx.delete(Lock(key), condition=Lock.owner == username)
 
 
+def record_must_exist(tx: Transaction, kind: str, record_id: str) -> None:
+    """A condition check in `tx`: the doctor or patient is still there when the login commits (a 400
+    naming the field otherwise). The reads before the transaction may be older than a delete."""
+    model: type[Doctor | Patient] = Doctor if kind == "doctor" else Patient
+    key_attribute = Doctor.doctor_id if kind == "doctor" else Patient.patient_id
+    tx.check(
+        model,
+        record_id,
+        condition=key_attribute.exists(),
+        on_fail=lambda: InvalidInput(f"{kind}Id", f"{model.__name__} '{record_id}' does not exist."),
+    )
+
+
+def lock_must_be_absent(tx: Transaction, kind: str, record_id: str, *, on_fail) -> None:
+    """A condition check in `tx`: the record still has no login (a record's delete that found none)."""
+    tx.check(Lock, link_key(kind, record_id), condition=Lock.slot_key.does_not_exist(), on_fail=on_fail)
+
+
 def claim(tx: Transaction, user: User, keys: dict[str, tuple[str, str]]) -> None:
     """Take the locks `keys` for `user` (a lock it holds already is kept); 409 `duplicate` when another
-    user holds one."""
+    user holds one, 400 when the record is gone by then."""
     for key, (kind, record_id) in keys.items():
+        record_must_exist(tx, kind, record_id)
         tx.put(
             Lock(key, owner=user.username),
             condition=Lock.slot_key.does_not_exist() | (Lock.owner == user.username),

@@ -68,6 +68,9 @@ class Token(Model):
     doctor_id = UnicodeAttribute(null=True, attr_name="doctorId")
     patient_id = UnicodeAttribute(null=True, attr_name="patientId")
     created_at = NumberAttribute(attr_name="createdAt")
+    # Set on every token issued with its entry on the user item (so a change of the user deletes it in
+    # its own transaction); authentication refuses a token without it (one issued before that release).
+    tracked = BooleanAttribute(null=True)
     # DynamoDB's TTL deletes expired tokens, late; every read checks the time as well.
     expires_at = TTLAttribute(attr_name="expiresAt")
 

@@ -14,7 +14,8 @@ def token_hash(raw: str) -> str:
 
 def principal_for_token(raw: str) -> Principal | None:
     """The user a token stands for, from the token item alone (one strongly consistent read, so a
-    revocation holds at once); None when unknown or expired (TTL deletes late: the time is checked)."""
+    revocation holds at once); None when unknown, expired (TTL deletes late: the time is checked) or
+    not tracked (issued before its user item listed it)."""
     if not raw or len(raw) > 256:
         return None
     digest = token_hash(raw)
@@ -23,6 +24,8 @@ def principal_for_token(raw: str) -> Principal | None:
     except Token.DoesNotExist:
         return None
     if token.expires_at.timestamp() <= time.time():
+        return None
+    if not token.tracked:  # issued before the user item listed its tokens: a change could not revoke it
         return None
     return Principal(
         username=token.username,
@@ -55,7 +58,3 @@ def user_list(*, limit: int, cursor: str | None) -> Page:
 
 def admin_exists() -> bool:
     return next(iter(User.scan(User.role == "admin", page_size=100)), None) is not None
-
-
-def token_hashes_of(*, username: str) -> list[str]:
-    return [token.token_hash for token in Token.by_user.query(username)]

@@ -93,14 +93,18 @@ def user_create(
     confined: bool = False,
 ) -> User:
     """A new user. A doctor or patient record has at most one login (409 `duplicate`, a unique-value
-    lock in the user's transaction). `confined` (a login staff make): a patient user reaches only its
-    patient's country, whatever countries its patient has appointments in."""
+    lock in the user's transaction, which also checks that the record still exists). `confined` (a
+    login staff make): a patient user reaches only its patient's country, whatever countries its
+    patient has appointments in."""
     if role not in ROLES:
         raise InvalidInput("role", f"'{role}' is not a role; use one of {', '.join(ROLES)}.")
     countries = set(country_ids or ()) or None
     _check_links(role=role, country_ids=countries, doctor_id=doctor_id, patient_id=patient_id)
     if confined and role == PATIENT:
-        countries = {country for country in [linked_country(doctor_id=None, patient_id=patient_id)] if country}
+        country = linked_country(doctor_id=None, patient_id=patient_id)
+        if country is None:  # deleted since _check_links read it: never an unconfined login
+            raise InvalidInput("patientId", f"Patient '{patient_id}' does not exist.")
+        countries = {country}
     user = User(
         username,
         role=role,
@@ -135,17 +139,14 @@ def user_update(*, username: str, changes: dict[str, Any], if_match: int | None,
     sign-in that commits first makes it read the user again and judge the change anew (retry_lost_races;
     a client's If-Match that no longer matches is then a 412)."""
 
-    def attempt(n: int) -> tuple[User, bool]:
+    def attempt(n: int) -> User:
         user = current if n == 0 and current is not None else selectors.user_get(username=username)
         return _user_update_once(user, dict(changes), if_match=if_match)
 
-    user, revoked = retry_lost_races(attempt, attempts=signin_limits.user_write_attempts())
-    if revoked:
-        sweep_unlisted_tokens(username=username)
-    return user
+    return retry_lost_races(attempt, attempts=signin_limits.user_write_attempts())
 
 
-def _user_update_once(user: User, changes: dict[str, Any], *, if_match: int | None) -> tuple[User, bool]:
+def _user_update_once(user: User, changes: dict[str, Any], *, if_match: int | None) -> User:
     username = user.username
     if "password" in changes:
         changes["password_hash"] = _hash_password(changes.pop("password"), username=username)
@@ -182,7 +183,7 @@ def _user_update_once(user: User, changes: dict[str, Any], *, if_match: int | No
         audit.join(tx)
 
     run_transaction(build, default_conflict=_lost_race)
-    return user, revoke
+    return user
 
 
 def user_deactivate(*, username: str, if_match: int | None, current: User | None = None) -> User:
@@ -272,6 +273,7 @@ def _issue(user: User) -> IssuedToken:
         doctor_id=user.doctor_id,
         patient_id=user.patient_id,
         created_at=now,
+        tracked=True,
         expires_at=datetime.fromtimestamp(now + settings.TOKEN_TTL_SECONDS, UTC),
     )
     live = _live_entries(user, issued)
@@ -388,19 +390,6 @@ def token_revoke(*, token_hash: str, username: str, actor: audit.Actor | None = 
         tx.put(item, condition=audit.AuditEntry.entry_id.does_not_exist())
 
     run_transaction(build, default_conflict=lambda: Conflict("Signing out collided with another request; retry."))
-
-
-def sweep_unlisted_tokens(*, username: str) -> None:
-    """Best effort, after a change has deleted the tokens its user item lists: tokens issued before
-    the user item listed them are found through the byUser index (eventually consistent) and deleted.
-    Those expire within TOKEN_TTL_SECONDS of their issue anyway (docs/security.md)."""
-    try:
-        hashes = selectors.token_hashes_of(username=username)
-        with Token.batch_write() as batch:
-            for digest in hashes:
-                batch.delete(Token(digest))
-    except PynamoDBException as exc:
-        logger.warning("the byUser sweep of a revoked user's tokens failed: %s", type(exc).__name__)
 
 
 def _failed_actor(username: str) -> audit.Actor:

@@ -25,6 +25,7 @@ from accounts.serializers import (
     UserUpdateSerializer,
 )
 from scheduler.api.views import AuditedView, EnvelopeSchema, RecordViewSet, page_of, paginated_response
+from scheduler.exceptions import ApplicationError
 from scheduler.security import audit
 from scheduler.security.permissions import ALL, CREATE, LIST, READ, OneOf, denied
 from scheduler.security.roles import ADMIN, DOCTOR, PATIENT, ROLES, STAFF
@@ -181,6 +182,9 @@ def login_page(request):
         except Throttled as exc:
             form["non_field_errors"] = [f"Too many failed sign-ins; try again in {int(exc.wait or 60)} seconds."]
             status_code = 429
+        except ApplicationError as exc:  # a sign-in that kept losing races (409), the database busy (503)
+            form["non_field_errors"] = [f"{exc.message} Sign in again."]
+            status_code = exc.status_code
         else:
             request.session.cycle_key()
             request.session[SESSION_TOKEN_KEY] = issued.raw

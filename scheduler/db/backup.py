@@ -14,7 +14,8 @@ carries an HMAC-SHA256 of itself under the caller's signing key (EXPORT_SIGNING_
 before it writes anything, a manifest that is unsigned or does not match its signature, a file whose
 digest differs, a listed file that is missing and a file the manifest does not list. The tokens and
 failed sign-in counters are left out: they expire within hours, and a restored token would be a live
-session of whoever held it.
+session of whoever held it; so are the users' token entries and sign-in counts (SESSION_ATTRIBUTES),
+on export and again on import.
 
 Both directions stream: one Scan page or one batch in memory at a time. A Scan is not a snapshot of
 the tables at one instant; for that, on AWS, use point-in-time recovery (see the README).
@@ -49,6 +50,9 @@ TABLE_FILE_SUFFIX = ".jsonl"
 SIGNATURE_ALGORITHM = "HMAC-SHA256"
 # Short-lived tables an export leaves out (see the module's docstring).
 TRANSIENT_TABLES = frozenset({"tokens", "logins"})
+# Attributes an export leaves out of a table's items, and an import ignores: the users' token entries
+# (token hashes and expiries) and sign-in counts, which belong with the tokens left out above.
+SESSION_ATTRIBUTES: dict[str, frozenset[str]] = {"users": frozenset({"tokens", "signIns"})}
 DIRECTORY_MODE, FILE_MODE = 0o700, 0o600
 _DIGEST_CHUNK = 1 << 20
 # BatchGetItem takes at most 100 keys.
@@ -214,7 +218,7 @@ def export_tables(out_dir: Path | str, *, signing_key: str, progress: ProgressFa
     tables = {}
     for name, model in sorted(exported_tables().items()):
         file_name = f"{name}{TABLE_FILE_SUFFIX}"
-        count, digest = _export_table(model.Meta.table_name, out_dir / file_name, progress(name, None))
+        count, digest = _export_table(name, model.Meta.table_name, out_dir / file_name, progress(name, None))
         tables[name] = {"file": file_name, "items": count, "sha256": digest, "tableName": model.Meta.table_name}
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -235,14 +239,20 @@ def _private_file(path: Path):
     return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE), "wb")
 
 
-def _export_table(table_name: str, path: Path, bar: Progress) -> tuple[int, str]:
+def without_sessions(name: str, item: dict) -> dict:
+    """`item` of the table `name` without its SESSION_ATTRIBUTES."""
+    dropped = SESSION_ATTRIBUTES.get(name)
+    return {key: value for key, value in item.items() if key not in dropped} if dropped else item
+
+
+def _export_table(name: str, table_name: str, path: Path, bar: Progress) -> tuple[int, str]:
     partial = path.with_name(path.name + ".partial")
     count = 0
     digest = hashlib.sha256()
     try:
         with _private_file(partial) as out:
             for item in db.scan_raw(table_name):
-                line = item_line(item).encode("utf-8")
+                line = item_line(without_sessions(name, item)).encode("utf-8")
                 out.write(line)
                 digest.update(line)
                 count += 1
@@ -370,7 +380,7 @@ def read_items(table: TableImport) -> Iterator[tuple[int, dict]]:
                 document = json.loads(line)
                 if not isinstance(document, dict) or not isinstance(document.get("Item"), dict):
                     raise ValueError('each line must be an object {"Item": {...}}')
-                item = {name: _decode(v) for name, v in document["Item"].items()}
+                item = without_sessions(table.name, {name: _decode(v) for name, v in document["Item"].items()})
                 for attribute in (hash_key, range_key):
                     if attribute and not item.get(attribute.attr_name, {}).get(attribute.attr_type):
                         raise ValueError(
@@ -460,7 +470,7 @@ def _check_target(table: TableImport, progress: ProgressFactory, accept_extra: E
             }
             for stored in db.batch_get_raw(request).get(table.table_name, []):
                 number, item = wanted[_key_text(_key_of(table.model, stored))]
-                if canonical(stored) != canonical(item):
+                if canonical(without_sessions(table.name, stored)) != canonical(item):
                     raise BackupError(
                         f"{refuse} and its item {_key_text(_key_of(table.model, stored))} differs from line "
                         f"{number} of {table.path}. Import only into empty tables (or into those an earlier "

@@ -2,6 +2,7 @@
 
 import time
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from scheduler.db import tables
@@ -11,7 +12,8 @@ from scheduler.messaging import aws
 class Command(BaseCommand):
     help = (
         "Create the DynamoDB tables (with GSIs and TTL), the SQS queues with dead-letter queues, the SNS "
-        "topic and the notifications subscription that are missing. Safe to run again: it creates nothing twice."
+        "topic and the notifications subscription that are missing, and run link_logins. Safe to run again: "
+        "it creates nothing twice."
     )
 
     def add_arguments(self, parser):
@@ -40,6 +42,8 @@ class Command(BaseCommand):
         for suffix in aws.base_queue_suffixes(country_codes()):
             aws.ensure_queue(suffix, report, reconcile=True)
         aws.ensure_topic_and_subscription(aws.notifications_queue_url(), report)
+        # The one-login-per-record locks of users from before them (idempotent; the same as by hand).
+        call_command("link_logins", stdout=self.stdout, stderr=self.stderr)
         self.stdout.write(f"bootstrap done: {counts['created']} created, {counts['found']} already there")
 
     def _wait_for_services(self, timeout: float) -> None:

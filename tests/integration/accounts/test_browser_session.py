@@ -85,3 +85,34 @@ def test_sign_out_revokes_the_sessions_token(browser):
     assert response.status_code == 302
     assert len(tokens_before - {t.token_hash for t in Token.scan()}) == 1
     assert browser.get("/countries", **HTML).status_code == 401
+
+
+def test_a_sign_in_that_keeps_losing_races_stays_on_the_page_with_a_409(browser, monkeypatch):
+    """Review of issue 17, item 7: the user changes before every token write (the race injected),
+    so the sign-in gives up with a Conflict: the form again, not a 500."""
+    from accounts import services
+
+    real = services._issue
+
+    def changed_first(user):
+        services.user_update(username=user.username, changes={}, if_match=None)  # another request's write
+        return real(user)
+
+    monkeypatch.setattr(services, "_issue", changed_first)
+    response = sign_in(browser)
+    assert response.status_code == 409
+    assert b"kept changing while signing in" in response.content and b'name="password"' in response.content
+    assert "scheduler_session" not in browser.cookies or not browser.cookies["scheduler_session"].value
+
+
+def test_a_sign_in_whose_counters_collide_stays_on_the_page_with_a_409(browser, monkeypatch):
+    from accounts import signin_limits
+    from scheduler.exceptions import Conflict
+
+    def collided(attempt):
+        raise Conflict("Signing in collided with another attempt; retry.")
+
+    monkeypatch.setattr(signin_limits, "attempt_succeeded", collided)
+    response = sign_in(browser)
+    assert response.status_code == 409
+    assert b"Signing in collided with another attempt" in response.content

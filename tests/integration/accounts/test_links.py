@@ -4,10 +4,12 @@ a login staff made reaches only its patient's country, and deleting a record tak
 import io
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.links import link_key
+from accounts.models import User
 from scheduler.db.locks import Lock
 from scheduler.security.audit import AuditEntry
 from tests.helpers import later
@@ -45,10 +47,43 @@ class TestOneLoginPerRecord:
         assert admin.patch("/users/new-cl", {"patientId": "p-pe"}, format="json").status_code == 409
 
     def test_link_logins_gives_older_users_their_lock_and_reports_duplicates(self, world):
-        Lock(link_key("patient", "p-cl")).delete()  # as a user created before the locks existed
+        # Two users from before the locks, both linked to p-pe (nothing stopped that then), and
+        # patient-cl whose lock is gone (as a user created before the locks existed).
+        Lock(link_key("patient", "p-cl")).delete()
+        for username in ("legacy-a", "legacy-b"):
+            legacy = User(username, role="patient", patient_id="p-pe", password_hash=make_password(STRONG))
+            legacy.touch()
+            legacy.save()
         out = io.StringIO()
         call_command("link_logins", stdout=out)
-        call_command("link_logins", stdout=out)  # idempotent
+        first = out.getvalue().splitlines()
+        assert first[-1] == "2 linked, 1 kept, 1 duplicate"  # kept: the doctor's login had its lock
+        owner = Lock.get(link_key("patient", "p-pe")).owner
+        second = {"legacy-a": "legacy-b", "legacy-b": "legacy-a"}[owner]
+        assert f"patient p-pe: user '{second}' is a second login" in first
+        again = io.StringIO()
+        call_command("link_logins", stdout=again)  # idempotent; the duplicate is reported again
+        assert again.getvalue().splitlines()[-1] == "0 linked, 3 kept, 1 duplicate"
+        assert Lock.get(link_key("patient", "p-cl")).owner == "patient-cl"
+        assert world["admin"].post("/users", login("late", patientId="p-cl"), format="json").status_code == 409
+        # Each lock it added has an audit entry, in the lock's own transaction; the rerun added none.
+        entries = sorted(
+            (e.actor, e.action, e.object_type, e.object_id, tuple(e.object_ids or ()))
+            for e in AuditEntry.scan()
+            if e.actor == "link_logins"
+        )
+        assert entries == sorted(
+            [
+                ("link_logins", "link", "user", "patient-cl", (link_key("patient", "p-cl"),)),
+                ("link_logins", "link", "user", owner, (link_key("patient", "p-pe"),)),
+            ]
+        )
+
+    def test_bootstrap_gives_older_users_their_lock(self, world):
+        Lock(link_key("patient", "p-cl")).delete()
+        out = io.StringIO()
+        call_command("bootstrap", stdout=out)
+        assert "1 linked" in out.getvalue()
         assert Lock.get(link_key("patient", "p-cl")).owner == "patient-cl"
         assert world["admin"].post("/users", login("late", patientId="p-cl"), format="json").status_code == 409
 
@@ -162,3 +197,55 @@ class TestAuditOfSignOutAndCreateAdmin:
             ("createadmin", "create", "user", "root-a"),
             ("createadmin", "update", "user", "root-a"),
         ]
+
+
+class TestALoginAndItsRecordsDeleteRacing:
+    """Review of issue 17, item 1: the checks that the record exists, and that it has no login, are
+    reads before the transactions; each transaction must still hold them when it commits."""
+
+    @pytest.mark.parametrize("kind", ["patient", "doctor"])
+    def test_a_login_created_after_the_delete_looked_for_one_goes_with_the_record(self, world, monkeypatch, kind):
+        from accounts import links, services
+
+        record_id = "gone"
+        record = {"patientId": "gone", "name": "P", "countryId": "002"}
+        if kind == "doctor":
+            record = {"doctorId": "gone", "name": "Dr. G", "speciality": "GP", "countryId": "002"}
+            record["availableTimes"] = ["Monday 9am-1pm"]
+        assert world["admin"].post(f"/{kind}s", record, format="json").status_code == 201
+        real, done = links.owner_of, []
+
+        def owner_of(key):
+            found = real(key)
+            if not done and key == links.link_key(kind, record_id):
+                done.append(True)  # the delete found no login; one is created before it commits
+                services.user_create(username="late-login", password=STRONG, role=kind, **{f"{kind}_id": record_id})
+            return found
+
+        monkeypatch.setattr(links, "owner_of", owner_of)
+        assert world["admin"].delete(f"/{kind}s/{record_id}").status_code == 204
+        assert done
+        assert world["admin"].get("/users/late-login").json()["active"] is False
+        monkeypatch.undo()
+        assert links.owner_of(links.link_key(kind, record_id)) is None
+        refused = APIClient().post("/auth/token", {"username": "late-login", "password": STRONG}, format="json")
+        assert refused.status_code == 401
+
+    @pytest.mark.parametrize("creator", ["admin", "staff"])
+    def test_a_record_deleted_while_its_login_is_created_gets_no_login(self, world, monkeypatch, creator):
+        from accounts import services
+        from patients.services import patient_delete
+
+        new = {"patientId": "p-new", "name": "New", "countryId": "002"}
+        assert world["admin"].post("/patients", new, format="json").status_code == 201
+        real = services._check_links
+
+        def check_links(**kwargs):
+            real(**kwargs)
+            patient_delete(patient_id="p-new", if_match=None)  # after the read that found it
+
+        monkeypatch.setattr(services, "_check_links", check_links)
+        response = world[creator].post("/users", login("for-gone", patientId="p-new"), format="json")
+        assert response.status_code == 400, response.content
+        assert "does not exist" in response.json()["patientId"][0]
+        assert world["admin"].get("/users/for-gone").status_code == 404

@@ -55,15 +55,20 @@ def is_imports_own_entry(name: str, item: dict) -> bool:
     return name == "audit" and item["actor"] == {"S": "import"}
 
 
+def is_a_commands_own_entry(name: str, item: dict) -> bool:
+    return name == "audit" and item["actor"] in ({"S": "import"}, {"S": "export"})
+
+
 def snapshot() -> dict[str, list[dict]]:
     """Every exported table's raw items as stored, in a stable order (sets sorted: DynamoDB keeps no
-    order), without the audit entries an import writes about itself."""
+    order), without the audit entries an import or export writes about itself, and without the users'
+    token entries and sign-in counts (never exported)."""
     return {
         name: sorted(
             (
-                backup.canonical(item)
+                backup.canonical(backup.without_sessions(name, item))
                 for item in db.scan_raw(model.Meta.table_name)
-                if not is_imports_own_entry(name, item)
+                if not is_a_commands_own_entry(name, item)
             ),
             key=backup.item_line,
         )
@@ -343,6 +348,43 @@ def test_an_export_is_readable_by_its_owner_only_and_leaves_tokens_out(world, tm
     ]
     assert not {f"{name}.jsonl" for name in TRANSIENT} & {path.name for path in files}
     assert set(json.loads((out / "manifest.json").read_text())["tables"]) == set(snapshot())
+
+
+def test_an_export_holds_no_token_entries_and_an_import_ignores_them(world, tmp_path):
+    """Review of issue 17, item 6: the users' `tokens` (token hashes and expiries) and `signIns`."""
+    hashes = {entry.split(":")[0] for item in db.scan_raw(table_name("users")) for entry in item["tokens"]["SS"]}
+    assert len(hashes) == 4  # every world user signed in
+    out = export(tmp_path / "backup")
+    users = (out / "users.jsonl").read_text()
+    assert '"tokens"' not in users and '"signIns"' not in users
+    assert not [digest for digest in hashes if digest in users]
+    # An export written before (or by hand) that carries them: import leaves them out.
+    path = out / "users.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    for line in lines:
+        line["Item"]["tokens"] = {"SS": ["f" * 64 + ":4102444800.000000"]}
+        line["Item"]["signIns"] = {"N": "7"}
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    resign(out)
+    clear_tables()
+    import_(out)
+    restored = list(db.scan_raw(table_name("users")))
+    assert len(restored) == 4 and not [item for item in restored if {"tokens", "signIns"} & set(item)]
+
+
+def test_export_records_itself_in_the_audit_trail(world, tmp_path):
+    """Review of issue 17, item 10: it reads out every patient's data, so one entry per run."""
+    out = export(tmp_path / "backup")
+    manifest = json.loads((out / "manifest.json").read_text())
+    entries = [item for item in db.scan_raw(table_name("audit")) if item["actor"] == {"S": "export"}]
+    assert len(entries) == 1
+    (item,) = entries
+    assert item["action"] == {"S": "export"} and item["outcome"] == {"S": "ok"}
+    assert item["objectType"] == {"S": "export"}
+    listed = dict(entry["S"].split(":") for entry in item["objectIds"]["L"])
+    assert {name: int(count) for name, count in listed.items()} == {
+        name: entry["items"] for name, entry in manifest["tables"].items()
+    }
 
 
 def make_admin(out: Path) -> None:
