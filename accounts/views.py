@@ -180,7 +180,8 @@ def login_page(request):
             form["non_field_errors"] = [services.BAD_CREDENTIALS]
             status_code = 400
         except Throttled as exc:
-            form["non_field_errors"] = [f"Too many failed sign-ins; try again in {int(exc.wait or 60)} seconds."]
+            reason = str(exc.detail).split(";")[0]  # failed sign-ins, or sign-ins to this account
+            form["non_field_errors"] = [f"{reason}; try again in {int(exc.wait or 60)} seconds."]
             status_code = 429
         except ApplicationError as exc:  # a sign-in that kept losing races (409), the database busy (503)
             form["non_field_errors"] = [f"{exc.message} Sign in again."]

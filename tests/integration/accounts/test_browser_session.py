@@ -116,3 +116,13 @@ def test_a_sign_in_whose_counters_collide_stays_on_the_page_with_a_409(browser, 
     response = sign_in(browser)
     assert response.status_code == 409
     assert b"Signing in collided with another attempt" in response.content
+
+
+def test_too_many_correct_sign_ins_say_so_not_that_they_failed(browser, settings):
+    """The page names the limit that refused it: correct sign-ins to one account, not failures."""
+    settings.LOGIN_SUCCESSES_PER_ACCOUNT = 3  # the `api` fixture's sign-in as admin is the first
+    assert [sign_in(browser).status_code for _ in range(2)] == [302, 302]
+    refused = sign_in(browser)
+    assert refused.status_code == 429
+    assert b"Too many sign-ins to this account; try again in" in refused.content
+    assert b"failed" not in refused.content
