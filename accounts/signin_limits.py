@@ -59,6 +59,9 @@ class Attempt:
     window_end: int
 
 
+TOO_MANY_SIGN_INS = "Too many sign-ins to this account; wait and retry."
+
+
 def user_write_attempts() -> int:
     """How often a write of a user is judged again while it loses races (accounts.services.user_update):
     more than the correct sign-ins that can commit around one window boundary, plus the usual retries."""
@@ -164,10 +167,10 @@ def _count_success(attempt: Attempt) -> None:
             LoginFailures(key),
             [LoginFailures.successes.add(1), LoginFailures.expires_at.set(datetime.fromtimestamp(end + 60, UTC))],
             condition=LoginFailures.successes.does_not_exist() | (LoginFailures.successes < limit),
-            on_fail=lambda: _throttled(key, end - now, detail="Too many sign-ins to this account; wait and retry."),
+            on_fail=lambda: _throttled(key, end - now, detail=TOO_MANY_SIGN_INS),
         )
 
-    run_transaction(build, default_conflict=lambda: _throttled(key, 1))
+    run_transaction(build, default_conflict=lambda: _throttled(key, 1, detail=TOO_MANY_SIGN_INS))
 
 
 def _give_back(attempt: Attempt) -> None:
