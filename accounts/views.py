@@ -163,7 +163,7 @@ def _safe_next(request, target: str | None) -> str:
 
 @never_cache
 @csrf_protect
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_page(request):
     target = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = {"username": {"label": "Username", "value": ""}, "password": {"label": "Password"}, "non_field_errors": []}

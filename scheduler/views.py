@@ -94,7 +94,7 @@ def server_error(request) -> JsonResponse:
 
 
 @extend_schema(responses=inline_serializer("Live", {"status": serializers.CharField()}))
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @authentication_classes([])  # whatever credentials come along (even revoked ones) do not matter here
 @permission_classes([AllowAny])
 @throttle_classes([])  # load balancers poll these
@@ -137,7 +137,7 @@ ready_cache = ReadinessCache()
         503: inline_serializer("NotReady", {"status": serializers.CharField(), "components": serializers.DictField()}),
     }
 )
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @authentication_classes([])
 @permission_classes([AllowAny])
 @throttle_classes([HealthRateThrottle])

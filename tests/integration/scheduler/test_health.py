@@ -98,3 +98,11 @@ def test_readiness_is_rate_limited_per_address(api):
         assert [r.status_code for r in flood] == [200] * 5 + [429] * 2
         assert flood[-1].json()["code"] == "throttled" and int(flood[-1]["Retry-After"]) > 0
         assert APIClient().get("/health/ready", REMOTE_ADDR="192.0.2.78").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/health/live", "/health/ready", "/auth/login"])
+def test_head_is_answered_wherever_get_is(api, path):
+    """api.md: HEAD is answered wherever GET is, health checks included (load balancers use it)."""
+    got, head = api.get(path), api.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
