@@ -15,7 +15,14 @@ it holds:
 Every public name is importable from the package (`from scheduler.db import run_transaction`).
 """
 
-from scheduler.db.batch import BATCH_WRITE_LIMIT, batch_get, batch_get_raw, batch_put_raw, scan_raw
+from scheduler.db.batch import (
+    BATCH_WRITE_LIMIT,
+    batch_delete_raw,
+    batch_get,
+    batch_get_raw,
+    batch_put_raw,
+    scan_raw,
+)
 from scheduler.db.clock import new_id, utcnow
 from scheduler.db.errors import error_code
 from scheduler.db.models import (
@@ -65,6 +72,7 @@ __all__ = [
     "RecordModel",
     "Transaction",
     "apply_changes",
+    "batch_delete_raw",
     "batch_get",
     "batch_get_raw",
     "batch_put_raw",
