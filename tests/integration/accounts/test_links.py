@@ -57,13 +57,15 @@ class TestOneLoginPerRecord:
         out = io.StringIO()
         call_command("link_logins", stdout=out)
         first = out.getvalue().splitlines()
-        assert first[-1] == "2 linked, 1 kept, 1 duplicate"  # kept: the doctor's login had its lock
+        # kept: the doctor's login had its lock; the second login of p-pe is deactivated
+        assert first[-1] == "2 linked, 1 kept, 1 deactivated, 0 duplicate"
         owner = Lock.get(link_key("patient", "p-pe")).owner
         second = {"legacy-a": "legacy-b", "legacy-b": "legacy-a"}[owner]
-        assert f"patient p-pe: user '{second}' is a second login" in first
+        assert f"patient p-pe: user '{second}' is a second login (deactivated, its tokens revoked)" in first
         again = io.StringIO()
-        call_command("link_logins", stdout=again)  # idempotent; the duplicate is reported again
-        assert again.getvalue().splitlines()[-1] == "0 linked, 3 kept, 1 duplicate"
+        call_command("link_logins", stdout=again)  # idempotent; the (now inactive) duplicate is reported again
+        assert again.getvalue().splitlines()[-1] == "0 linked, 3 kept, 0 deactivated, 1 duplicate"
+        assert f"patient p-pe: user '{second}' is a second login (inactive)" in again.getvalue()
         assert Lock.get(link_key("patient", "p-cl")).owner == "patient-cl"
         assert world["admin"].post("/users", login("late", patientId="p-cl"), format="json").status_code == 409
         # Each lock it added has an audit entry, in the lock's own transaction; the rerun added none.
@@ -76,8 +78,44 @@ class TestOneLoginPerRecord:
             [
                 ("link_logins", "link", "user", "patient-cl", (link_key("patient", "p-cl"),)),
                 ("link_logins", "link", "user", owner, (link_key("patient", "p-pe"),)),
+                ("link_logins", "update", "user", second, ()),
             ]
         )
+
+    def test_a_records_second_login_is_deactivated_so_deleting_the_record_leaves_no_login(self, api):
+        """Second review of issue 17, item 3: a record's delete finds its login through the lock only,
+        so a second login from before the locks would have kept the record's access (and a re-created
+        record's). link_logins deactivates it and deletes its tokens."""
+        assert (
+            api.post("/countries", {"countryId": "002", "name": "CHILE", "code": "CL"}, format="json").status_code
+            == 201
+        )
+        record = {"patientId": "twice", "name": "P", "countryId": "002"}
+        assert api.post("/patients", record, format="json").status_code == 201
+        for username in ("legacy-a", "legacy-b"):  # from before the locks: nothing stopped two then
+            legacy = User(username, role="patient", patient_id="twice", password_hash=make_password(STRONG))
+            legacy.touch()
+            legacy.save()
+        clients = {username: signed_in_as(username) for username in ("legacy-a", "legacy-b")}
+        assert all(client.get("/patients/twice").status_code == 200 for client in clients.values())
+
+        out = io.StringIO()
+        call_command("link_logins", stdout=out)
+
+        assert out.getvalue().splitlines()[-1] == "1 linked, 0 kept, 1 deactivated, 0 duplicate"
+        owner = Lock.get(link_key("patient", "twice")).owner
+        second = {"legacy-a": "legacy-b", "legacy-b": "legacy-a"}[owner]
+        assert clients[second].get("/auth/me").status_code == 401
+        refused = APIClient().post("/auth/token", {"username": second, "password": STRONG}, format="json")
+        assert refused.status_code == 401
+        assert clients[owner].get("/patients/twice").status_code == 200
+        assert api.delete("/patients/twice").status_code == 204
+        assert api.post("/patients", record, format="json").status_code == 201  # the same id again
+        for username, client in clients.items():
+            assert client.get("/patients/twice").status_code == 401, username
+            again = APIClient().post("/auth/token", {"username": username, "password": STRONG}, format="json")
+            assert again.status_code == 401, username
+        assert all(User.get(username).active is False for username in clients)
 
     def test_bootstrap_gives_older_users_their_lock(self, world):
         Lock(link_key("patient", "p-cl")).delete()
