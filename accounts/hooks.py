@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from accounts import links, services
+from accounts import links, services, signin_limits
 from accounts.models import Token, User
 from accounts.selectors import user_find
 from doctors.services import doctor_delete_hooks
@@ -32,11 +32,21 @@ def _login_goes_with(kind: str, record_id: str) -> Callable[[Transaction], None]
         )
     user = user_find(username=owner)
     if user is None or getattr(user, f"{kind}_id") != record_id:  # a lock its user let go of
-        return lambda tx: tx.delete(
-            Lock(key),
-            condition=Lock.owner == owner,
-            on_fail=lambda: VersionConflict(f"The login of {kind} '{record_id}' changed at the same time; retry."),
-        )
+        # Deleted only while that user is as read: relinked to the record meanwhile, it holds the lock
+        # again (links.claim), and the delete must read again and take it along.
+        if user is None:
+            unchanged = User.username.does_not_exist()
+        else:
+            unchanged = User.version.does_not_exist() if user.version is None else User.version == user.version
+
+        def lost() -> VersionConflict:
+            return VersionConflict(f"The login of {kind} '{record_id}' changed at the same time; retry.")
+
+        def release(tx: Transaction) -> None:
+            tx.check(User, owner, condition=unchanged, on_fail=lost)
+            tx.delete(Lock(key), condition=Lock.owner == owner, on_fail=lost)
+
+        return release
     doomed = services.live_token_hashes(user)
     as_read = services.tokens_as_read(user)
 
@@ -61,6 +71,13 @@ def patient_deleted(patient_id: str) -> Callable[[Transaction], None] | None:
 
 def doctor_deleted(doctor_id: str) -> Callable[[Transaction], None] | None:
     return _login_goes_with("doctor", doctor_id)
+
+
+# The hook updates a user item, which loses its race to every sign-in of the login: the delete is
+# judged again as often as a change of the user is (patients and doctors read this, see
+# scheduler.db.hook_attempts), so that signing in again and again cannot hold it off.
+for _hook in (patient_deleted, doctor_deleted):
+    _hook.attempts = signin_limits.user_write_attempts  # type: ignore[attr-defined]
 
 
 def register() -> None:

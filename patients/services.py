@@ -11,6 +11,7 @@ from scheduler.db import (
     apply_changes,
     check_if_match,
     delete_record,
+    hook_attempts,
     new_id,
     retry_lost_races,
     run_transaction,
@@ -30,7 +31,8 @@ patient_delete_guards: list[DeleteGuard] = []
 # What other apps change in a patient's delete transaction (accounts deactivates the patient's login,
 # registered in its AppConfig.ready): a hook takes the patient's id, reads what it needs, and returns a
 # function that adds its items to the delete's transaction (or None). A lost race there is a
-# VersionConflict: the delete is judged again on a fresh read.
+# VersionConflict: the delete is judged again on a fresh read, as often as the hooks need
+# (a hook's `attempts`, see scheduler.db.hook_attempts).
 DeleteHook = Callable[[str], Callable[[Transaction], None] | None]
 patient_delete_hooks: list[DeleteHook] = []
 
@@ -105,4 +107,5 @@ def patient_delete(*, patient_id: str, if_match: int | None, current: Patient | 
 
         delete_record(patient, if_match=if_match, also=also)
 
-    retry_lost_races(attempt)
+    # A hook's items may lose more races than the record's (a login's user item, to its sign-ins).
+    retry_lost_races(attempt, attempts=hook_attempts(patient_delete_hooks))

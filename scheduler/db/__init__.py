@@ -15,7 +15,14 @@ it holds:
 Every public name is importable from the package (`from scheduler.db import run_transaction`).
 """
 
-from scheduler.db.batch import BATCH_WRITE_LIMIT, batch_get, batch_get_raw, batch_put_raw, scan_raw
+from scheduler.db.batch import (
+    BATCH_WRITE_LIMIT,
+    batch_delete_raw,
+    batch_get,
+    batch_get_raw,
+    batch_put_raw,
+    scan_raw,
+)
 from scheduler.db.clock import new_id, utcnow
 from scheduler.db.errors import error_code
 from scheduler.db.models import (
@@ -46,6 +53,7 @@ from scheduler.db.transactions import (
     apply_changes,
     check_if_match,
     delete_record,
+    hook_attempts,
     register_commit_check,
     register_commit_listener,
     retry_lost_races,
@@ -65,6 +73,7 @@ __all__ = [
     "RecordModel",
     "Transaction",
     "apply_changes",
+    "batch_delete_raw",
     "batch_get",
     "batch_get_raw",
     "batch_put_raw",
@@ -75,6 +84,7 @@ __all__ = [
     "dynamodb_client",
     "encode_cursor",
     "error_code",
+    "hook_attempts",
     "in_parallel",
     "merge_shard_pages",
     "new_id",

@@ -15,7 +15,9 @@ before it writes anything, a manifest that is unsigned or does not match its sig
 digest differs, a listed file that is missing and a file the manifest does not list. The tokens and
 failed sign-in counters are left out: they expire within hours, and a restored token would be a live
 session of whoever held it; so are the users' token entries and sign-in counts (SESSION_ATTRIBUTES),
-on export and again on import.
+on export and again on import. And since an imported user item lists no token, an import deletes every
+token of each user it wrote (SESSION_TABLES), so that no token a later change of the user would not
+find keeps working (one left in the tokens table, or one issued before a rerun of the import).
 
 Both directions stream: one Scan page or one batch in memory at a time. A Scan is not a snapshot of
 the tables at one instant; for that, on AWS, use point-in-time recovery (see the README).
@@ -53,6 +55,11 @@ TRANSIENT_TABLES = frozenset({"tokens", "logins"})
 # Attributes an export leaves out of a table's items, and an import ignores: the users' token entries
 # (token hashes and expiries) and sign-in counts, which belong with the tokens left out above.
 SESSION_ATTRIBUTES: dict[str, frozenset[str]] = {"users": frozenset({"tokens", "signIns"})}
+# The sessions of a table's items, which an import deletes once it wrote those items: table → (the
+# transient table that holds them, its attribute naming the item's hash key). A user item comes back
+# without its token entries, so a token still in the tokens table would be one its user's
+# deactivation does not find.
+SESSION_TABLES: dict[str, tuple[str, str]] = {"users": ("tokens", "username")}
 DIRECTORY_MODE, FILE_MODE = 0o700, 0o600
 _DIGEST_CHUNK = 1 << 20
 # BatchGetItem takes at most 100 keys.
@@ -406,7 +413,8 @@ def import_tables(
     Nothing is written until the signature and every file's digest are checked, every file has been
     read through and every table checked: each must be empty, or hold only items identical to ones
     in the file (what an earlier run of the same import left) and items `accept_extra` accepts (what
-    the caller itself writes during an import: its audit entries), so running it again is harmless."""
+    the caller itself writes during an import: its audit entries), so running it again is harmless.
+    Then the sessions of the items written (SESSION_TABLES: the users' tokens) are deleted."""
     plan = plan_import(from_dir, signing_key=signing_key)
     for table in plan:
         if not hmac.compare_digest(file_digest(table.path), table.sha256):
@@ -432,8 +440,40 @@ def import_tables(
         _check_target(table, progress, accept_extra)
     written = {}
     for table in plan:
-        written[table.name] = _put_all(table, progress(table.name, table.items))
+        owners: set[str] | None = set() if table.name in SESSION_TABLES else None
+        try:
+            written[table.name] = _put_all(table, progress(table.name, table.items), owners)
+        finally:  # also when the import stops half-way: the items written so far lost their entries
+            if owners:
+                _forget_sessions(table, owners)
     return written
+
+
+def _forget_sessions(table: TableImport, owners: set[str]) -> int:
+    """Delete every item of the session table of `table` (SESSION_TABLES) that names one of `owners`
+    (hash keys as `_owner_text` gives them): one strongly consistent Scan, after the owners are
+    written, so that a session issued before that write is seen, and one issued after it is listed
+    on its owner's new item. Returns how many were deleted."""
+    session_name, owner_attribute = SESSION_TABLES[table.name]
+    model = db.tables_by_logical_name()[session_name]
+    key_names = [
+        attribute.attr_name for attribute in (model._hash_key_attribute(), model._range_key_attribute()) if attribute
+    ]
+    names = {f"#a{i}": name for i, name in enumerate([*key_names, owner_attribute])}
+    doomed = [
+        {name: item[name] for name in key_names}
+        for item in db.scan_raw(
+            model.Meta.table_name, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names
+        )
+        if owner_attribute in item and _owner_text(item[owner_attribute]) in owners
+    ]
+    for start in range(0, len(doomed), db.BATCH_WRITE_LIMIT):
+        db.batch_delete_raw(model.Meta.table_name, doomed[start : start + db.BATCH_WRITE_LIMIT])
+    return len(doomed)
+
+
+def _owner_text(value: dict) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _check_target(table: TableImport, progress: ProgressFactory, accept_extra: ExtraItems | None) -> None:
@@ -487,10 +527,14 @@ def _check_target(table: TableImport, progress: ProgressFactory, accept_extra: E
         )
 
 
-def _put_all(table: TableImport, bar: Progress) -> int:
+def _put_all(table: TableImport, bar: Progress, owners: set[str] | None = None) -> int:
+    """Put the table's items; `owners` (if given) collects the hash keys of those written."""
     count = 0
+    hash_name = table.model._hash_key_attribute().attr_name
     try:
         for chunk in _chunks(read_items(table), db.BATCH_WRITE_LIMIT, table.model):
+            if owners is not None:  # before the put: a batch that fails half-way may have written some
+                owners.update(_owner_text(item[hash_name]) for _, item in chunk)
             try:
                 db.batch_put_raw(table.table_name, [item for _, item in chunk])
             except ClientError as exc:

@@ -1,5 +1,5 @@
 """Low-level reads and writes of many items at once, in DynamoDB JSON as the client speaks it:
-BatchGetItem, BatchWriteItem and whole-table Scans for the admin commands."""
+BatchGetItem, BatchWriteItem (puts and deletes) and whole-table Scans for the admin commands."""
 
 from __future__ import annotations
 
@@ -78,9 +78,18 @@ BATCH_WRITE_LIMIT = 25
 def batch_put_raw(table_name: str, items: list[dict], *, attempts: int = 8) -> None:
     """Put up to 25 raw items (DynamoDB JSON, as the low-level client takes them) into one table
     with BatchWriteItem, sending UnprocessedItems again with jittered backoff."""
-    if len(items) > BATCH_WRITE_LIMIT:
-        raise ValueError(f"BatchWriteItem takes at most {BATCH_WRITE_LIMIT} items, not {len(items)}")
-    request = {table_name: [{"PutRequest": {"Item": item}} for item in items]}
+    _batch_write(table_name, [{"PutRequest": {"Item": item}} for item in items], attempts=attempts)
+
+
+def batch_delete_raw(table_name: str, keys: list[dict], *, attempts: int = 8) -> None:
+    """Delete up to 25 items of one table by their raw keys with BatchWriteItem, as batch_put_raw."""
+    _batch_write(table_name, [{"DeleteRequest": {"Key": key}} for key in keys], attempts=attempts)
+
+
+def _batch_write(table_name: str, requests: list[dict], *, attempts: int) -> None:
+    if len(requests) > BATCH_WRITE_LIMIT:
+        raise ValueError(f"BatchWriteItem takes at most {BATCH_WRITE_LIMIT} items, not {len(requests)}")
+    request = {table_name: requests}
     client = connection().client
     for attempt in range(attempts):
         request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -73,6 +73,15 @@ def retry_lost_races(attempt: Callable[[int], T], *, attempts: int = LOST_RACE_A
             if n + 1 == attempts:
                 raise
     raise AssertionError("unreachable")  # attempts >= 1
+
+
+def hook_attempts(hooks: Iterable[object]) -> int:
+    """How often a write that adds the items of these hooks is judged again while it loses races:
+    LOST_RACE_ATTEMPTS, or more where a hook needs it. A hook declares that with an `attempts`
+    attribute, a function read at each write (accounts' delete hooks update a user item, which loses
+    to every sign-in of its login, so they need what a change of the user needs)."""
+    declared = (getattr(hook, "attempts", None) for hook in hooks)
+    return max([LOST_RACE_ATTEMPTS, *(int(attempts()) for attempts in declared if attempts is not None)])
 
 
 # --- Transactions --------------------------------------------------------------------------------

@@ -57,13 +57,15 @@ class TestOneLoginPerRecord:
         out = io.StringIO()
         call_command("link_logins", stdout=out)
         first = out.getvalue().splitlines()
-        assert first[-1] == "2 linked, 1 kept, 1 duplicate"  # kept: the doctor's login had its lock
+        # kept: the doctor's login had its lock; the second login of p-pe is deactivated
+        assert first[-1] == "2 linked, 1 kept, 1 deactivated, 0 duplicate"
         owner = Lock.get(link_key("patient", "p-pe")).owner
         second = {"legacy-a": "legacy-b", "legacy-b": "legacy-a"}[owner]
-        assert f"patient p-pe: user '{second}' is a second login" in first
+        assert f"patient p-pe: user '{second}' is a second login (deactivated, its tokens revoked)" in first
         again = io.StringIO()
-        call_command("link_logins", stdout=again)  # idempotent; the duplicate is reported again
-        assert again.getvalue().splitlines()[-1] == "0 linked, 3 kept, 1 duplicate"
+        call_command("link_logins", stdout=again)  # idempotent; the (now inactive) duplicate is reported again
+        assert again.getvalue().splitlines()[-1] == "0 linked, 3 kept, 0 deactivated, 1 duplicate"
+        assert f"patient p-pe: user '{second}' is a second login (inactive)" in again.getvalue()
         assert Lock.get(link_key("patient", "p-cl")).owner == "patient-cl"
         assert world["admin"].post("/users", login("late", patientId="p-cl"), format="json").status_code == 409
         # Each lock it added has an audit entry, in the lock's own transaction; the rerun added none.
@@ -76,8 +78,44 @@ class TestOneLoginPerRecord:
             [
                 ("link_logins", "link", "user", "patient-cl", (link_key("patient", "p-cl"),)),
                 ("link_logins", "link", "user", owner, (link_key("patient", "p-pe"),)),
+                ("link_logins", "update", "user", second, ()),
             ]
         )
+
+    def test_a_records_second_login_is_deactivated_so_deleting_the_record_leaves_no_login(self, api):
+        """Second review of issue 17, item 3: a record's delete finds its login through the lock only,
+        so a second login from before the locks would have kept the record's access (and a re-created
+        record's). link_logins deactivates it and deletes its tokens."""
+        assert (
+            api.post("/countries", {"countryId": "002", "name": "CHILE", "code": "CL"}, format="json").status_code
+            == 201
+        )
+        record = {"patientId": "twice", "name": "P", "countryId": "002"}
+        assert api.post("/patients", record, format="json").status_code == 201
+        for username in ("legacy-a", "legacy-b"):  # from before the locks: nothing stopped two then
+            legacy = User(username, role="patient", patient_id="twice", password_hash=make_password(STRONG))
+            legacy.touch()
+            legacy.save()
+        clients = {username: signed_in_as(username) for username in ("legacy-a", "legacy-b")}
+        assert all(client.get("/patients/twice").status_code == 200 for client in clients.values())
+
+        out = io.StringIO()
+        call_command("link_logins", stdout=out)
+
+        assert out.getvalue().splitlines()[-1] == "1 linked, 0 kept, 1 deactivated, 0 duplicate"
+        owner = Lock.get(link_key("patient", "twice")).owner
+        second = {"legacy-a": "legacy-b", "legacy-b": "legacy-a"}[owner]
+        assert clients[second].get("/auth/me").status_code == 401
+        refused = APIClient().post("/auth/token", {"username": second, "password": STRONG}, format="json")
+        assert refused.status_code == 401
+        assert clients[owner].get("/patients/twice").status_code == 200
+        assert api.delete("/patients/twice").status_code == 204
+        assert api.post("/patients", record, format="json").status_code == 201  # the same id again
+        for username, client in clients.items():
+            assert client.get("/patients/twice").status_code == 401, username
+            again = APIClient().post("/auth/token", {"username": username, "password": STRONG}, format="json")
+            assert again.status_code == 401, username
+        assert all(User.get(username).active is False for username in clients)
 
     def test_bootstrap_gives_older_users_their_lock(self, world):
         Lock(link_key("patient", "p-cl")).delete()
@@ -249,3 +287,89 @@ class TestALoginAndItsRecordsDeleteRacing:
         assert response.status_code == 400, response.content
         assert "does not exist" in response.json()["patientId"][0]
         assert world["admin"].get("/users/for-gone").status_code == 404
+
+    @pytest.mark.parametrize("kind", ["patient", "doctor"])
+    def test_signing_in_after_every_read_of_the_login_cannot_hold_off_the_records_delete(
+        self, world, monkeypatch, kind
+    ):
+        """Second review of issue 17, item 4: each sign-in of the login makes the delete's update of
+        its user lose its race; the delete retries as often as a change of the user does (twelve
+        sign-ins in a row, a minute's boundary inside them, then 429)."""
+        from datetime import UTC, datetime
+
+        from accounts import hooks, signin_limits
+
+        admin = world["admin"]
+        assert admin.post(f"/{kind}s", _record(kind), format="json").status_code == 201
+        assert admin.post("/users", login("holder", kind, **{f"{kind}Id": "gone"}), format="json").status_code == 201
+        now = [1_800_000_000 // 60 * 60 + 59.0]  # the last second of a minute
+        monkeypatch.setattr(signin_limits, "utcnow", lambda: datetime.fromtimestamp(now[0], UTC))
+        real, tokens, codes = hooks.user_find, [], []
+
+        def read_then_sign_in(*, username):
+            user = real(username=username)
+            if username == "holder":
+                response = APIClient().post("/auth/token", {"username": "holder", "password": STRONG}, format="json")
+                codes.append(response.status_code)
+                if response.status_code == 201:
+                    tokens.append(response.json()["token"])
+                if len(tokens) == 6 and now[0] % 60 == 59:
+                    now[0] += 1  # the next minute: six sign-ins more
+            return user
+
+        monkeypatch.setattr(hooks, "user_find", read_then_sign_in)
+        response = admin.delete(f"/{kind}s/gone")
+        assert response.status_code == 204, response.content
+        assert codes[:12] == [201] * 12 and 429 in codes
+        monkeypatch.undo()
+        assert all(bearer_of(token).get("/auth/me").status_code == 401 for token in tokens)
+        assert User.get("holder").active is False
+
+    def test_a_lock_let_go_of_is_not_deleted_while_its_user_is_relinked_to_the_record(self, world, monkeypatch):
+        """Second review of issue 17, item 5: the delete found a lock whose user is linked elsewhere;
+        that user is relinked to the record before the delete commits (links.claim puts the lock
+        again). The delete must not leave an active login on a deleted record without its lock."""
+        from accounts import hooks, links, services
+
+        admin = world["admin"]
+        assert admin.post("/patients", _record("patient"), format="json").status_code == 201
+        assert admin.post("/users", login("mover", patientId="p-pe"), format="json").status_code == 201
+        Lock(link_key("patient", "gone"), owner="mover").save()  # a lock its user let go of
+        real, done = hooks.user_find, []
+
+        def read_then_relink(*, username):
+            user = real(username=username)
+            if not done and username == "mover":
+                done.append(True)  # read linked elsewhere; relinked to the record before the commit
+                services.user_update(username="mover", changes={"patient_id": "gone"}, if_match=None)
+            return user
+
+        monkeypatch.setattr(hooks, "user_find", read_then_relink)
+        response = admin.delete("/patients/gone")
+        assert response.status_code == 204, response.content
+        assert done
+        monkeypatch.undo()
+        mover = User.get("mover")
+        assert mover.patient_id == "gone" and mover.active is False
+        assert links.owner_of(link_key("patient", "gone")) is None
+        assert admin.post("/patients", _record("patient"), format="json").status_code == 201  # the same id again
+        refused = APIClient().post("/auth/token", {"username": "mover", "password": STRONG}, format="json")
+        assert refused.status_code == 401
+
+
+def _record(kind):
+    if kind == "patient":
+        return {"patientId": "gone", "name": "P", "countryId": "002"}
+    return {
+        "doctorId": "gone",
+        "name": "Dr. G",
+        "speciality": "GP",
+        "countryId": "002",
+        "availableTimes": ["Monday 9am-1pm"],
+    }
+
+
+def bearer_of(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client

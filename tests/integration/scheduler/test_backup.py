@@ -372,6 +372,52 @@ def test_an_export_holds_no_token_entries_and_an_import_ignores_them(world, tmp_
     assert len(restored) == 4 and not [item for item in restored if {"tokens", "signIns"} & set(item)]
 
 
+def _bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def _drop_the_exports_own_entry() -> None:
+    """The tables then hold exactly what an earlier run of this import put there (plus the users'
+    token entries and sign-in counts, which a rerun does not compare)."""
+    for item in db.scan_raw(table_name("audit")):
+        if item["actor"] == {"S": "export"}:
+            raw_client().delete_item(TableName=table_name("audit"), Key={"entryId": item["entryId"]})
+
+
+def _clear_all_but_the_tokens() -> None:
+    client = raw_client()
+    for name, model in db.tables_by_logical_name().items():
+        if name == "tokens":
+            continue
+        keys = [a.attr_name for a in (model._hash_key_attribute(), model._range_key_attribute()) if a]
+        for item in db.scan_raw(model.Meta.table_name):
+            client.delete_item(TableName=model.Meta.table_name, Key={key: item[key] for key in keys})
+
+
+@pytest.mark.parametrize(
+    "before", [_drop_the_exports_own_entry, _clear_all_but_the_tokens], ids=["rerun", "kept-tokens"]
+)
+def test_after_an_import_no_earlier_token_works_nor_survives_a_deactivation(world, tmp_path, before):
+    """Second review of issue 17, item 1: an imported user item lists no token, so a token left in the
+    tokens table (a rerun over a signed-in user, or tokens kept beside emptied tables) would be one
+    that its user's deactivation does not delete."""
+    token = world["staff"].token
+    assert _bearer(token).get("/auth/me").status_code == 200
+    out = export(tmp_path / "backup")
+    before()
+
+    import_(out)
+
+    assert _bearer(token).get("/auth/me").status_code == 401
+    assert not [item for item in db.scan_raw(table_name("tokens")) if item["username"] == {"S": "staff-cl"}]
+    signed = APIClient().post("/auth/token", {"username": "admin", "password": PASSWORD}, format="json")
+    assert signed.status_code == 201, signed.content
+    assert _bearer(signed.json()["token"]).delete("/users/staff-cl").status_code == 204
+    assert _bearer(token).get("/auth/me").status_code == 401
+
+
 def test_export_records_itself_in_the_audit_trail(world, tmp_path):
     """Review of issue 17, item 10: it reads out every patient's data, so one entry per run."""
     out = export(tmp_path / "backup")
