@@ -10,11 +10,8 @@ from doctors.selectors import doctor_get
 from scheduler.db import (
     Transaction,
     apply_changes,
-    check_if_match,
-    delete_record,
-    hook_attempts,
+    delete_guarded,
     new_id,
-    retry_lost_races,
     run_transaction,
     save_record,
 )
@@ -118,21 +115,14 @@ def doctor_update(
 
 
 def doctor_delete(*, doctor_id: str, if_match: int | None, current: Doctor | None = None) -> None:
-    def attempt(n: int) -> None:
-        # `current`: the record the view checked; a lost race reads it again.
-        doctor = current if n == 0 and current is not None else doctor_get(doctor_id=doctor_id)
-        check_if_match(doctor, if_match)
-        for guard in doctor_delete_guards:
-            if refusal := guard(doctor_id):
-                raise Conflict(refusal, code="in_use")
-        extras = [add for hook in doctor_delete_hooks if (add := hook(doctor_id)) is not None]
-
-        def also(tx: Transaction) -> None:
-            for add in extras:
-                add(tx)
-            audit.join(tx)
-
-        delete_record(doctor, if_match=if_match, also=also)
-
-    # A hook's items may lose more races than the record's (a login's user item, to its sign-ins).
-    retry_lost_races(attempt, attempts=hook_attempts(doctor_delete_hooks))
+    # `current`: the record the view checked. A hook's items may lose more races than the record's
+    # (a login's user item, to its sign-ins): delete_guarded retries as often as the hooks need.
+    delete_guarded(
+        lambda: doctor_get(doctor_id=doctor_id),
+        doctor_id,
+        if_match=if_match,
+        current=current,
+        guards=doctor_delete_guards,
+        hooks=doctor_delete_hooks,
+        also=audit.join,
+    )

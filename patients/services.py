@@ -9,11 +9,8 @@ from patients.selectors import patient_get
 from scheduler.db import (
     Transaction,
     apply_changes,
-    check_if_match,
-    delete_record,
-    hook_attempts,
+    delete_guarded,
     new_id,
-    retry_lost_races,
     run_transaction,
     save_record,
 )
@@ -91,21 +88,14 @@ def patient_update(
 
 
 def patient_delete(*, patient_id: str, if_match: int | None, current: Patient | None = None) -> None:
-    def attempt(n: int) -> None:
-        # `current`: the record the view checked; a lost race reads it again.
-        patient = current if n == 0 and current is not None else patient_get(patient_id=patient_id)
-        check_if_match(patient, if_match)
-        for guard in patient_delete_guards:
-            if refusal := guard(patient_id):
-                raise Conflict(refusal, code="in_use")
-        extras = [add for hook in patient_delete_hooks if (add := hook(patient_id)) is not None]
-
-        def also(tx: Transaction) -> None:
-            for add in extras:
-                add(tx)
-            audit.join(tx)
-
-        delete_record(patient, if_match=if_match, also=also)
-
-    # A hook's items may lose more races than the record's (a login's user item, to its sign-ins).
-    retry_lost_races(attempt, attempts=hook_attempts(patient_delete_hooks))
+    # `current`: the record the view checked. A hook's items may lose more races than the record's
+    # (a login's user item, to its sign-ins): delete_guarded retries as often as the hooks need.
+    delete_guarded(
+        lambda: patient_get(patient_id=patient_id),
+        patient_id,
+        if_match=if_match,
+        current=current,
+        guards=patient_delete_guards,
+        hooks=patient_delete_hooks,
+        also=audit.join,
+    )

@@ -84,6 +84,41 @@ def hook_attempts(hooks: Iterable[object]) -> int:
     return max([LOST_RACE_ATTEMPTS, *(int(attempts()) for attempts in declared if attempts is not None)])
 
 
+def delete_guarded(
+    read: Callable[[], RecordModel],
+    record_id: str,
+    *,
+    if_match: int | None,
+    current: RecordModel | None = None,
+    guards: Iterable[Callable[[str], str | None]] = (),
+    hooks: Iterable[Callable[[str], Callable[[Transaction], None] | None]] = (),
+    also: Callable[[Transaction], None] | None = None,
+) -> None:
+    """Delete a record that the apps above may refuse (a guard's reason: 409 `in_use`) or add items to
+    (a hook's, in the delete's own transaction), with `also`'s items (its audit entry). `current`, the
+    record the view checked, serves the first attempt; a lost race reads it again (`read`), as often
+    as the hooks need (hook_attempts)."""
+    guards, hooks = list(guards), list(hooks)
+
+    def attempt(n: int) -> None:
+        record = current if n == 0 and current is not None else read()
+        check_if_match(record, if_match)
+        for guard in guards:
+            if refusal := guard(record_id):
+                raise Conflict(refusal, code="in_use")
+        extras = [add for hook in hooks if (add := hook(record_id)) is not None]
+
+        def build(tx: Transaction) -> None:
+            for add in extras:
+                add(tx)
+            if also:
+                also(tx)
+
+        delete_record(record, if_match=if_match, also=build)
+
+    retry_lost_races(attempt, attempts=hook_attempts(hooks))
+
+
 # --- Transactions --------------------------------------------------------------------------------
 
 # TransactWriteItems sends condition checks, deletes, puts and updates in this order (PynamoDB).
