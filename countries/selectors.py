@@ -1,8 +1,9 @@
 import threading
 import time
+from datetime import datetime
 
 from countries.models import COUNTRY_LIST_KEY, Country
-from scheduler.db import Page, paginate
+from scheduler.db import Page, paginate, utcnow
 from scheduler.exceptions import InvalidInput, NotFound
 
 
@@ -53,6 +54,28 @@ def country_list(*, limit: int, cursor: str | None, code: str | None = None) -> 
     if code:
         return paginate(Country.by_code.query, hash_key=code.upper(), limit=limit, cursor=cursor, scope=f"code:{code}")
     return paginate(Country.by_list.query, hash_key=COUNTRY_LIST_KEY, limit=limit, cursor=cursor, scope="all")
+
+
+# When each code's country was created, for the routing of its first tasks (scheduler.messaging.workers):
+# kept for good once older than NEW_COUNTRY_DEFAULT_QUEUE_SECONDS, else looked up again after a second.
+_created_cache: dict[str, tuple[float, datetime | None]] = {}
+
+
+def country_created_at(*, code: str) -> datetime | None:
+    """When the country with this code was created; None if the code's index does not have it yet."""
+    from django.conf import settings
+
+    now = time.monotonic()
+    with _policy_lock:
+        cached = _created_cache.get(code)
+    if cached and cached[0] > now:
+        return cached[1]
+    found = next(iter(Country.by_code.query(code.upper(), limit=1)), None)
+    created = found.created_at if found is not None else None
+    settled = created is not None and (utcnow() - created).total_seconds() >= settings.NEW_COUNTRY_DEFAULT_QUEUE_SECONDS
+    with _policy_lock:
+        _created_cache[code] = (float("inf") if settled else now + 1.0, created)
+    return created
 
 
 def country_codes() -> list[str]:

@@ -25,6 +25,12 @@ def country_codes():
     return country_codes()
 
 
-workers.install(app, country_codes=country_codes)
+def country_created_at(code):
+    from countries.selectors import country_created_at
+
+    return country_created_at(code=code)
+
+
+workers.install(app, country_codes=country_codes, country_created_at=country_created_at)
 # Worker, beat and the prefork children they fork share the cap (see scheduler/memory.py).
 limit_malloc_arenas()

@@ -274,6 +274,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # the interval is how soon a queue asks again once a busy worker has room (not 0: it would spin).
     "polling_interval": env.float("SQS_POLLING_INTERVAL", default=0.1),
     "wait_time_seconds": env.int("SQS_WAIT_TIME_SECONDS", default=15),
+    # When each received message was sent: how long it waited, for the worker's status line.
+    "fetch_message_attributes": ["SentTimestamp"],
     # Filled at run time by scheduler.messaging.workers.declare_queue with each queue's URL (after making sure the
     # queue and its dead-letter queue exist), so kombu never creates a queue without its DLQ.
     "predefined_queues": {},
@@ -351,9 +353,20 @@ HANDOFF_FLUSH_SECONDS = env.float("HANDOFF_FLUSH_SECONDS", default=5.0)
 # Seconds a worker waits between looks for countries created since it started.
 WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=10.0)
 # HTTP connections a worker's SQS polling shares: at least this many, and one per consumed queue
-# plus the margin (sized when the worker starts; see scheduler/messaging/workers.py).
+# plus the margin; they grow as the worker takes more queues (scheduler/messaging/workers.py).
 WORKER_SQS_CONNECTIONS = env.int("WORKER_SQS_CONNECTIONS", default=32)
 WORKER_SQS_CONNECTIONS_MARGIN = env.int("WORKER_SQS_CONNECTIONS_MARGIN", default=32)
+# Messages one queue may hold in a worker, received and not yet done (0: max(10, 2 x concurrency)),
+# and all its queues together (0: twice that); see scheduler/messaging/sqs.py.
+WORKER_QUEUE_PREFETCH = env.int("WORKER_QUEUE_PREFETCH", default=0)
+WORKER_PREFETCH_LIMIT = env.int("WORKER_PREFETCH_LIMIT", default=0)
+# Seconds between a worker's status lines: its queues, their backlog and oldest message's wait.
+WORKER_STATUS_SECONDS = env.float("WORKER_STATUS_SECONDS", default=60.0)
+# A country's tasks go to the default queue (which every shared worker consumes) for this long after
+# the country is created, until the workers have found its own queue (every WORKER_QUEUE_REFRESH_SECONDS).
+NEW_COUNTRY_DEFAULT_QUEUE_SECONDS = env.float(
+    "NEW_COUNTRY_DEFAULT_QUEUE_SECONDS", default=3 * WORKER_QUEUE_REFRESH_SECONDS
+)
 
 # --- Notifications -------------------------------------------------------------------------------
 # E-mail through Django's backend: console locally (or a file folder), SMTP/SES in production.

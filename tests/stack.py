@@ -58,6 +58,10 @@ class LocalStack:
         os.environ.setdefault("AWS_REGION", "us-east-1")
         os.environ.setdefault("API_RATE_LIMIT", "100000/minute")  # the suite is one fast client
         os.environ.setdefault("HEALTH_RATE_LIMIT", "100000/minute")  # its waits poll /health/ready
+        # Tests make a country and book in it at once, and most check what reaches the country's own
+        # queue: route to it from the start. The tests of a new country's first bookings use the default
+        # (tests/system/test_many_countries.py, tests/integration/scheduler/test_routing.py).
+        os.environ.setdefault("NEW_COUNTRY_DEFAULT_QUEUE_SECONDS", "0")
         # A few shards keep the sweeps' Queries few while still spreading the items over several keys.
         os.environ.setdefault("SPARSE_INDEX_SHARDS", "4")
         # Fresh keys for every run: nothing a test writes is readable with a key from elsewhere.

@@ -74,6 +74,29 @@ def topic_arn() -> str | None:
     return None
 
 
+def queue_depth(suffix: str, *, url: str | None = None) -> tuple[int, int]:
+    """A queue's (messages waiting, visible or delayed; messages in flight, received and not yet
+    deleted), as SQS approximates them; a missing queue holds none."""
+    sqs = client("sqs")
+    try:
+        url = url or sqs.get_queue_url(QueueName=queue_name(suffix))["QueueUrl"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesDelayed",
+                "ApproximateNumberOfMessagesNotVisible",
+            ],
+        )["Attributes"]
+    except ClientError as exc:
+        if db.error_code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            return 0, 0
+        raise
+    waiting = int(attributes.get("ApproximateNumberOfMessages", 0))
+    waiting += int(attributes.get("ApproximateNumberOfMessagesDelayed", 0))
+    return waiting, int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+
+
 # --- Bootstrap -----------------------------------------------------------------------------------
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # SQS's longest: dead letters wait for a person

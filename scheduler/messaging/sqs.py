@@ -1,16 +1,37 @@
-"""kombu's SQS transport, with one boto3 Session per process instead of one per queue.
+"""kombu's SQS transport, organised for many queues and backlogs.
 
-kombu 5.7 builds a new boto3 Session for the client of every predefined queue, and each Session loads
-its own copy of the SQS service model: a worker on 60 country queues held about 600 MB, 120 queues
-about 1.1 GB. Here every queue still gets its own client, as in kombu, but all are made from one
-Session per process and set of credentials (60 clients: about 20 MB instead of about 480 MB).
-`_new_boto_client` is kombu's own method, rewritten only where it makes the Session; kombu is pinned.
+kombu 5.7's transport (pinned) is kept; this module changes four things in it.
 
-A queue can also vanish under a running process: moto loses every queue when it restarts, and on AWS
-someone may delete one. kombu never creates a predefined queue, so here a send to a missing queue
-makes it again (with its dead-letter queue, through scheduler.messaging.aws.ensure_queue) and sends once more,
-and a worker polling a missing queue makes it again and goes on polling instead of crashing. Any
-other failure to receive (SQS not answering) is logged and polled again a second later.
+**One boto3 Session per process.** kombu builds a Session for the client of every predefined queue, and
+each Session loads its own copy of the SQS service model (a worker on 60 country queues held about
+600 MB). Every queue still gets its own client, made from one Session per process and credentials.
+
+**Receiving by what each queue holds, not by prefetch.** kombu polls a queue only while the channel's
+prefetch (concurrency × multiplier) has room, so with prefetch 2 a backlog is received two messages a
+round trip and a worker drained about 6 a second where its processes could run 60. Here each queue
+keeps at most one ReceiveMessage outstanding and may hold at most `per_queue` messages received and
+not yet acknowledged (`WORKER_QUEUE_PREFETCH`, at least 10, SQS's most per call, and twice the
+concurrency); a queue that holds nothing long-polls for one message, so its first message is taken at
+once whatever the other queues hold; a queue that holds messages asks again, for up to 10, once it has
+room for half its share and while the whole channel holds fewer than `total`
+(`WORKER_PREFETCH_LIMIT`, twice `per_queue`). A backlog is thus received in batches that keep every
+process busy, and a message arriving in another country waits behind at most `total` tasks in the
+worker (fairness between queues by the cap on what each holds, not by prefetch 1). Acknowledgements
+wake the queues that were waiting for room.
+
+**Deletes in batches, off the event loop.** kombu deletes each acknowledged message with a blocking
+DeleteMessage on the worker's event loop (one round trip per task). Here acknowledgements go to a
+thread that sends DeleteMessageBatch, up to 10 a call per queue. A delete that fails leaves the message
+to come back after its visibility timeout, when the idempotent task finds nothing to do.
+
+**Queues that vanish.** moto loses every queue when it restarts, and on AWS someone may delete one.
+kombu never creates a predefined queue, so here a send to a missing queue makes it again (with its
+dead-letter queue, through scheduler.messaging.aws.ensure_queue) and sends once more, and a worker
+polling a missing queue makes it again and goes on polling instead of crashing. Any other failure to
+receive (SQS not answering) is logged and polled again a second later.
+
+What each queue received, and how long its messages had waited, is kept in `stats` for the worker's
+status line (scheduler.messaging.workers.QueueStatus).
 """
 
 from __future__ import annotations
@@ -18,12 +39,16 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import queue as queue_module
 import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from kombu.transport import SQS
+from kombu.transport import SQS, virtual
 from vine import ensure_promise, promise
 
 from scheduler.db import error_code
@@ -33,6 +58,7 @@ logger = logging.getLogger(__name__)
 MISSING_QUEUE_CODES = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 # Seconds before a queue whose receive failed is polled again (not at once: SQS may be down).
 RECEIVE_RETRY_SECONDS = 1.0
+SQS_BATCH = 10  # the most messages one ReceiveMessage or DeleteMessageBatch takes
 
 
 def is_missing_queue(exc: BaseException) -> bool:
@@ -68,7 +94,121 @@ def shared_session(region, access_key_id, secret_access_key, session_token=None)
         return session
 
 
+# --- What each queue received (for the worker's status line) ----------------------------------
+
+
+@dataclass
+class QueueCounters:
+    received: int = 0  # messages received since the last report
+    oldest_wait: float = 0.0  # the longest a message received since the last report had waited, s
+    last_received: float = 0.0  # time.time() of the last receive that brought messages
+
+
+class ReceiveStats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queues: dict[str, QueueCounters] = {}
+
+    def record(self, queue: str, waits: list[float]) -> None:
+        with self._lock:
+            counters = self._queues.setdefault(queue, QueueCounters())
+            counters.received += len(waits)
+            counters.oldest_wait = max([counters.oldest_wait, *waits])
+            counters.last_received = time.time()
+
+    def take(self) -> dict[str, QueueCounters]:
+        """The counters since the last call; `last_received` carries over."""
+        with self._lock:
+            taken = self._queues
+            self._queues = {name: QueueCounters(last_received=c.last_received) for name, c in taken.items()}
+            return taken
+
+
+stats = ReceiveStats()
+
+
+def message_wait(message: dict, now: float) -> float:
+    sent = (message.get("Attributes") or {}).get("SentTimestamp")
+    return max(0.0, now - int(sent) / 1000) if sent else 0.0
+
+
+# --- Deletes in batches ------------------------------------------------------------------------
+
+
+class BatchDeleter:
+    """Deletes acknowledged messages from a thread of its own, in DeleteMessageBatch calls of up to 10
+    per queue: whatever was acknowledged while the previous call ran goes in the next."""
+
+    def __init__(self) -> None:
+        self._work: queue_module.Queue = queue_module.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def delete(self, client, queue_url: str, receipt_handle: str) -> None:
+        self._started().put((client, queue_url, receipt_handle))
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while self._work.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self._work.unfinished_tasks == 0
+
+    def _started(self) -> queue_module.Queue:
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._serve, name="sqs-deletes", daemon=True)
+                    self._thread.start()
+        return self._work
+
+    def _serve(self) -> None:
+        while True:
+            batch = [self._work.get()]
+            while len(batch) < 100:
+                try:
+                    batch.append(self._work.get_nowait())
+                except queue_module.Empty:
+                    break
+            try:
+                self._send(batch)
+            finally:
+                for _ in batch:
+                    self._work.task_done()
+
+    @staticmethod
+    def _send(batch: list[tuple]) -> None:
+        by_queue: dict[str, tuple[object, list[str]]] = {}
+        for client, url, handle in batch:
+            by_queue.setdefault(url, (client, []))[1].append(handle)
+        for url, (client, handles) in by_queue.items():
+            for start in range(0, len(handles), SQS_BATCH):
+                chunk = handles[start : start + SQS_BATCH]
+                entries = [{"Id": str(n), "ReceiptHandle": handle} for n, handle in enumerate(chunk)]
+                try:
+                    failed = client.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
+                except Exception as exc:  # the messages come back after their visibility timeout
+                    logger.warning("deleting %d messages from %s failed (%s)", len(chunk), url, type(exc).__name__)
+                    continue
+                for entry in failed:
+                    logger.warning("deleting a message from %s failed (%s)", url, entry.get("Code"))
+
+
+# --- The channel -------------------------------------------------------------------------------
+
+
 class Channel(SQS.Channel):
+    # Set by the worker (scheduler.messaging.workers.configure_receiving); these are kombu-only defaults.
+    per_queue = SQS_BATCH
+    total = 2 * SQS_BATCH
+
+    def __init__(self, *args, **kwargs):
+        self._held: dict[str, tuple[str, float]] = {}  # delivery tag → (queue, time received)
+        self._held_count: Counter[str] = Counter()
+        self._receiving: dict[str, int] = {}  # queue → messages its outstanding receive asked for
+        self._waiting: dict[str, None] = {}  # queues waiting for room, in the order they began to wait
+        self._deleter = BatchDeleter()
+        super().__init__(*args, **kwargs)
+
     def _new_boto_client(self, service, region, access_key_id, secret_access_key, session_token=None, config=None):
         session = shared_session(region, access_key_id, secret_access_key, session_token)
         client_kwargs = {"use_ssl": self.is_secure if self.is_secure is not None else True}
@@ -90,14 +230,58 @@ class Channel(SQS.Channel):
         ensure_queue(queue)
         return super()._put(queue, original, **kwargs)
 
+    # Receiving ----------------------------------------------------------------------------------
+
+    def held(self, queue: str | None = None) -> int:
+        """Messages received (from `queue`, or from every queue) and not yet acknowledged."""
+        return self._held_count[queue] if queue is not None else len(self._held)
+
+    def _receive_count(self, queue: str) -> int:
+        """How many messages `queue` may ask for now: 0 means wait for room."""
+        held_here = self._held_count[queue]
+        if not held_here:
+            return 1  # its first message at once, whatever the others hold
+        room = self.per_queue - held_here
+        refills = sum(count for name, count in self._receiving.items() if self._held_count[name])
+        room_total = self.total - len(self._held) - refills
+        count = min(room, room_total, SQS_BATCH)
+        return count if count >= min(SQS_BATCH, max(1, self.per_queue // 2)) else 0
+
+    def _schedule_queue(self, queue):
+        if queue not in self._active_queues or queue in self._receiving:
+            return
+        count = self._receive_count(queue)
+        if not count:
+            self._waiting[queue] = None  # an acknowledgement wakes it
+            return
+        self._waiting.pop(queue, None)
+        self._receiving[queue] = count
+        self._get_async(queue, count)
+
+    def _after_receive(self, queue: str, received: int) -> None:
+        self._receiving.pop(queue, None)
+        if received:
+            self.hub.call_soon(self._schedule_queue, queue)
+        elif self.connection.polling_interval:
+            self.hub.call_later(self.connection.polling_interval, self._schedule_queue, queue)
+        else:
+            self.hub.call_soon(self._schedule_queue, queue)
+
+    def _wake_waiting(self) -> None:
+        for queue in list(self._waiting):
+            if self._receive_count(queue):
+                self._waiting.pop(queue, None)
+                self.hub.call_soon(self._schedule_queue, queue)
+
     def _get_async(self, queue, count=1, callback=None):
         """kombu's, with its failures caught: a missing queue is made again; SQS not answering is
         asked again a second later. kombu would raise either into the worker's event loop."""
         q_url = self._new_queue(queue)
         qname = self.canonical_queue_name(queue)
-        loop = ensure_promise(callback)
+        loop = ensure_promise(callback) if callback is not None else None
 
         def failed(exc):
+            self._receiving.pop(queue, None)
             if is_missing_queue(exc):
                 try:
                     ensure_queue(queue)
@@ -113,7 +297,10 @@ class Channel(SQS.Channel):
             except Exception as exc:
                 failed(exc)
                 return
-            loop(received)
+            if loop is not None:
+                loop(received)
+            else:
+                self._after_receive(queue, received)
 
         return self._get_from_sqs(
             queue_name=qname,
@@ -122,6 +309,61 @@ class Channel(SQS.Channel):
             connection=self.asynsqs(queue=qname),
             callback=promise(ready, on_error=failed),
         )
+
+    def _on_messages_ready(self, queue, qname, messages):
+        received = messages.get("Messages") or []
+        if received and self.connection._callbacks.get(qname) is not None:
+            now = time.time()
+            for message in received:
+                self._held[message["ReceiptHandle"]] = (qname, time.monotonic())
+                self._held_count[qname] += 1
+            stats.record(qname, [message_wait(message, now) for message in received])
+        return super()._on_messages_ready(queue, qname, messages)
+
+    def _release(self, delivery_tag) -> None:
+        held = self._held.pop(delivery_tag, None)
+        if held is None:
+            return
+        queue = held[0]
+        self._held_count[queue] -= 1
+        if self._held_count[queue] <= 0:
+            del self._held_count[queue]
+        if self._waiting:
+            self._wake_waiting()
+
+    def forget_stale(self, older_than: float) -> int:
+        """Drop what was received more than `older_than` seconds ago and never acknowledged (SQS has
+        made those messages visible again), so that a lost acknowledgement cannot hold a queue's room."""
+        cutoff = time.monotonic() - older_than
+        stale = [tag for tag, (_, at) in self._held.items() if at < cutoff]
+        for tag in stale:
+            self._release(tag)
+        return len(stale)
+
+    # Acknowledging ------------------------------------------------------------------------------
+
+    def basic_ack(self, delivery_tag, multiple=False):
+        try:
+            info = self.qos.get(delivery_tag).delivery_info
+            queue_url, handle = info["sqs_queue"], info["sqs_message"]["ReceiptHandle"]
+            queue = self.canonical_queue_name(info["routing_key"]) if "routing_key" in info else None
+            client = self.sqs(queue=queue)
+        except KeyError:
+            pass
+        else:
+            self._deleter.delete(client, queue_url, handle)
+        self._release(delivery_tag)
+        virtual.Channel.basic_ack(self, delivery_tag)
+
+    def basic_reject(self, delivery_tag, requeue=False):
+        try:
+            super().basic_reject(delivery_tag, requeue=requeue)
+        finally:
+            self._release(delivery_tag)
+
+    def close(self):
+        self._deleter.flush()
+        super().close()
 
 
 class Transport(SQS.Transport):

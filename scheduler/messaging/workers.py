@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import click
 from celery import Task, bootsteps, current_app
 from celery.signals import beat_init, celeryd_after_setup, worker_process_init
+
+from scheduler.messaging import sqs
 
 logger = logging.getLogger(__name__)
 
@@ -76,16 +79,37 @@ def declare_queue(suffix: str) -> str:
 
 
 def route_task(name, args, kwargs, options, task=None, **kw):
-    """The one routing rule: a task that names a country goes to that country's queue; any other
-    to its own or the default queue."""
+    """The one routing rule: a task that names a country goes to that country's queue, except in the
+    country's first NEW_COUNTRY_DEFAULT_QUEUE_SECONDS, when it goes to the default queue (every
+    shared worker consumes it; the country's own queue is found by the workers within
+    WORKER_QUEUE_REFRESH_SECONDS); any other task to its own or the default queue."""
     from scheduler.messaging import aws
 
     code = (kwargs or {}).get("country_code")
-    if code:
+    if code and not is_new_country(code):
         return {"queue": declare_queue(aws.country_queue_suffix(code))}
+    if code:
+        return {"queue": declare_queue(_app().conf.task_default_queue)}
     queue = options.get("queue") or _app().conf.task_default_queue
     declare_queue(getattr(queue, "name", queue))  # a name, or the kombu Queue Celery made of it
     return None
+
+
+def is_new_country(code: str) -> bool:
+    """Whether the country was created too recently for the workers to consume its queue yet (a
+    country not found yet, as an index that lags reads it, is new too)."""
+    from django.conf import settings
+
+    window = settings.NEW_COUNTRY_DEFAULT_QUEUE_SECONDS
+    created_at = _installed.get("country_created_at")
+    if not window or created_at is None:
+        return False
+    try:
+        created = created_at(code)
+    except Exception:  # DynamoDB not answering: the country's own queue, as before
+        logger.warning("could not read when country %s was created", code, exc_info=True)
+        return False
+    return created is None or (datetime.now(UTC) - created).total_seconds() < window
 
 
 def declare_worker_queues(sender, instance, **kwargs):
@@ -102,22 +126,53 @@ def declare_beat_queues(sender, **kwargs):
     declare_queue(PERIODIC_QUEUE)
 
 
-# --- One connection per consumed queue -----------------------------------------------------------
+# --- Connections and receiving ------------------------------------------------------------------
 
 
 def connections_needed(queue_count: int) -> int:
-    """Connections for a worker consuming `queue_count` queues: one each, a margin for sends and
-    for countries created while it runs, and never fewer than the setting."""
+    """Connections for a worker consuming `queue_count` queues: one each (an empty long poll holds
+    its connection for the whole wait), a margin for queues added before the next look for new
+    countries, and never fewer than the setting."""
     from django.conf import settings
 
     return max(settings.WORKER_SQS_CONNECTIONS, queue_count + settings.WORKER_SQS_CONNECTIONS_MARGIN)
 
 
+def _growing_curl_client():
+    from kombu.asynchronous.http.curl import CurlClient
+
+    class GrowingCurlClient(CurlClient):
+        """kombu's pycurl client, whose pool of handles can grow while the worker runs (kombu's is
+        fixed when it is made). A handle is one connection; requests beyond them wait their turn."""
+
+        def grow_to(self, size: int) -> int:
+            if size > self.max_clients and not self._closed:
+                added = [self.Curl() for _ in range(size - self.max_clients)]
+                self._curls.extend(added)
+                self._free_list.extend(added)
+                self.max_clients = size
+                self._process_queue()
+            return self.max_clients
+
+    return GrowingCurlClient
+
+
+def ensure_connections(hub, queue_count: int) -> int | None:
+    """Grow the worker's SQS connections to what `queue_count` queues need; returns how many it has
+    (None without an event loop, where a pool polls synchronously)."""
+    client = getattr(hub, "_current_http_client", None)
+    if client is None or not hasattr(client, "grow_to"):
+        return None
+    return client.grow_to(connections_needed(queue_count))
+
+
 class SqsConnections(bootsteps.StartStopStep):
-    """Before any queue is polled, give the worker's event loop an HTTP client with enough
-    connections. This sets kombu's `hub._current_http_client` (private: kombu is pinned, and
-    tests/system/test_many_countries.py checks the assumption), the client kombu's
-    `get_client()` hands to every SQS connection of the worker."""
+    """Before any queue is polled, give the worker's event loop an HTTP client with a connection for
+    each queue it will consume (and a margin), which CountryQueues grows as countries are added. This
+    sets kombu's `hub._current_http_client` (private: kombu is pinned, and
+    tests/system/test_many_countries.py checks the assumption), the client kombu's `get_client()`
+    hands to every SQS connection of the worker. It also sets how many messages each queue may hold
+    (scheduler/messaging/sqs.py)."""
 
     requires = ("celery.worker.components:Hub",)
 
@@ -126,21 +181,33 @@ class SqsConnections(bootsteps.StartStopStep):
         super().__init__(worker, **kwargs)
 
     def create(self, worker):
+        configure_receiving(worker.concurrency or 1)
         hub = getattr(worker, "hub", None)
         if hub is None:  # a pool without an event loop (solo, threads) polls synchronously
             return
-        from kombu.asynchronous.http.curl import CurlClient
-
         queues = len(worker.app.amqp.queues.consume_from or ())
         if self.all_countries:
             queues += len(_country_suffixes() or ())
         size = connections_needed(queues)
         previous = getattr(hub, "_current_http_client", None)
-        hub._current_http_client = CurlClient(hub, max_clients=size)
+        hub._current_http_client = _growing_curl_client()(hub, max_clients=size)
         if previous is not None:
             previous.close()
-        worker.sqs_connections = size
-        logger.info("SQS: %d connections for %d queues", size, queues)
+        logger.info(
+            "SQS: %d connections for %d queues; a queue holds at most %d messages, all together %d",
+            size,
+            queues,
+            sqs.Channel.per_queue,
+            sqs.Channel.total,
+        )
+
+
+def configure_receiving(concurrency: int) -> None:
+    from django.conf import settings
+
+    per_queue = settings.WORKER_QUEUE_PREFETCH or max(sqs.SQS_BATCH, 2 * concurrency)
+    sqs.Channel.per_queue = per_queue
+    sqs.Channel.total = max(per_queue, settings.WORKER_PREFETCH_LIMIT or 2 * per_queue)
 
 
 def _country_suffixes() -> set[str] | None:
@@ -186,17 +253,116 @@ class CountryQueues(bootsteps.StartStopStep):
         if wanted is None:
             return
         consumed = {queue.name for queue in consumer.task_consumer.queues}
-        for suffix in sorted(wanted - consumed):
+        added = sorted(wanted - consumed)
+        if not added:
+            return
+        # Connections first: the new queues' long polls must not wait for the others'.
+        size = ensure_connections(getattr(consumer.controller, "hub", None), len(consumed) + len(added))
+        for suffix in added:
             consumer.add_task_queue(declare_queue(suffix))
-            logger.info("now consuming %s", suffix)
-        capacity = getattr(consumer.controller, "sqs_connections", None)
-        if capacity is not None and len(consumed | wanted) > capacity:
-            logger.error(
-                "consuming %d queues with %d SQS connections: queues now wait their turn; restart the worker "
-                "(it sizes its connections at start) or raise WORKER_SQS_CONNECTIONS",
-                len(consumed | wanted),
-                capacity,
-            )
+        logger.info(
+            "now consuming %s (%d queues, %s SQS connections)",
+            ", ".join(added),
+            len(consumed) + len(added),
+            size if size is not None else "synchronous",
+        )
+
+
+# --- What a worker tells its operator -------------------------------------------------------------
+
+
+class QueueStatus(bootsteps.StartStopStep):
+    """Every WORKER_STATUS_SECONDS, one log line: the queues the worker consumes, its connections, what
+    it holds, and each queue with a backlog (messages waiting and in flight, from GetQueueAttributes,
+    read on a thread so the event loop does not wait) with how long its oldest message received in the
+    interval had waited, or how long nothing was received while messages waited."""
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def __init__(self, parent, **kwargs):
+        self.timer_entry = None
+        self.backlog_since: dict[str, float] = {}
+        super().__init__(parent, **kwargs)
+
+    def start(self, consumer):
+        from django.conf import settings
+
+        if settings.WORKER_STATUS_SECONDS > 0:
+            self.timer_entry = consumer.timer.call_repeatedly(settings.WORKER_STATUS_SECONDS, self.report, (consumer,))
+
+    def stop(self, consumer):
+        if self.timer_entry is not None:
+            self.timer_entry.cancel()
+
+    def report(self, consumer):
+        """On the event loop: what only it may read; the rest on a thread."""
+        channel = consumer.task_consumer.channel
+        visibility = _app().conf.broker_transport_options.get("visibility_timeout", 300)
+        forgotten = channel.forget_stale(visibility) if isinstance(channel, sqs.Channel) else 0
+        names = sorted(queue.name for queue in consumer.task_consumer.queues)
+        held = {name: channel.held(name) for name in names} if isinstance(channel, sqs.Channel) else {}
+        client = getattr(getattr(consumer.controller, "hub", None), "_current_http_client", None)
+        connections = getattr(client, "max_clients", None)
+        args = (names, held, connections, forgotten, sqs.stats.take())
+        threading.Thread(target=self._log, args=args, name="queue-status", daemon=True).start()
+
+    def _log(self, names, held, connections, forgotten, received) -> None:
+        try:
+            depths = queue_depths(names)
+        except Exception as exc:
+            logger.warning("status: could not read the queues' depths (%s)", type(exc).__name__)
+            return
+        now = time.time()
+        backlog = []
+        for name in names:
+            waiting, in_flight = depths.get(name, (0, 0))
+            counters = received.get(aws_queue_name(name))
+            if not waiting:
+                self.backlog_since.pop(name, None)
+            else:
+                self.backlog_since.setdefault(name, now)
+            if not (waiting or in_flight):
+                continue
+            if counters and counters.received:
+                age = f"oldest received waited {counters.oldest_wait:.1f}s"
+            else:
+                since = max(counters.last_received if counters else 0, self.backlog_since.get(name, now))
+                age = f"nothing received for {now - since:.0f}s"
+            taken = counters.received if counters else 0
+            backlog.append((waiting, f"{name} {waiting} waiting, {in_flight} in flight, {taken} received, {age}"))
+        backlog.sort(reverse=True)
+        shown = "; ".join(text for _, text in backlog[:10])
+        more = f"; and {len(backlog) - 10} more" if len(backlog) > 10 else ""
+        logger.info(
+            "status: %d queues, %s SQS connections, holding %d messages%s; %s",
+            len(names),
+            connections if connections is not None else "synchronous",
+            sum(held.values()),
+            f" ({forgotten} never acknowledged, forgotten)" if forgotten else "",
+            f"backlog: {shown}{more}" if backlog else "no backlog",
+        )
+
+
+def aws_queue_name(suffix: str) -> str:
+    from scheduler.messaging import aws
+
+    return aws.queue_name(suffix)
+
+
+def queue_depths(suffixes: list[str]) -> dict[str, tuple[int, int]]:
+    """Each queue's (messages waiting, messages in flight), read in parallel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scheduler.messaging import aws
+
+    predefined = _app().conf.broker_transport_options["predefined_queues"]
+
+    def depth(suffix: str) -> tuple[int, int]:
+        url = (predefined.get(aws.queue_name(suffix)) or {}).get("url")
+        return aws.queue_depth(suffix, url=url)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(zip(suffixes, pool.map(depth, suffixes), strict=True))
 
 
 def fresh_connections(**kwargs) -> None:
@@ -212,10 +378,16 @@ def fresh_connections(**kwargs) -> None:
         model._connection = None
 
 
-def install(app, *, country_codes: Callable[[], Iterable[str]] | None = None) -> None:
+def install(
+    app,
+    *,
+    country_codes: Callable[[], Iterable[str]] | None = None,
+    country_created_at: Callable[[str], datetime | None] | None = None,
+) -> None:
     """Attach the worker's steps and signals to the project's `app`; `country_codes` lists the
-    countries whose queues `--all-countries` consumes."""
-    _installed.update(app=app, country_codes=country_codes)
+    countries whose queues `--all-countries` consumes, `country_created_at` says when a code's country
+    was created (for the routing of a new country's first tasks)."""
+    _installed.update(app=app, country_codes=country_codes, country_created_at=country_created_at)
     worker_process_init.connect(fresh_connections, weak=False)
     celeryd_after_setup.connect(declare_worker_queues, weak=False)
     beat_init.connect(declare_beat_queues, weak=False)
@@ -229,3 +401,4 @@ def install(app, *, country_codes: Callable[[], Iterable[str]] | None = None) ->
     )
     app.steps["worker"].add(SqsConnections)
     app.steps["consumer"].add(CountryQueues)
+    app.steps["consumer"].add(QueueStatus)

@@ -138,22 +138,70 @@ def test_a_country_created_while_running_is_served_within_twelve_seconds(stack):
     assert (utcnow() - began).total_seconds() <= 15
 
 
+ADDED = 80  # countries added while the worker runs: far more than its margin of connections at start
+
+
+def test_countries_added_while_running_are_served_without_a_restart(stack):
+    started_with = len(stack.zones)
+    added = codes(ADDED, skip=started_with)
+    for code in added:
+        stack.add_country(code)
+    queues = started_with + ADDED + 1  # and the default queue
+    deadline = time.monotonic() + 30
+    while f"({queues} queues," not in stack.worker.log.read_text():
+        assert time.monotonic() < deadline, stack.worker.log.read_text()[-2000:]
+        time.sleep(0.5)
+    log = stack.worker.log.read_text()
+    assert "restart" not in log
+    grown = int(log.rsplit(f"({queues} queues, ", 1)[1].split(" ", 1)[0])
+    assert grown >= queues  # a connection for each queue, grown without a restart
+    booked = []
+    for index in range(60):
+        booked.append(stack.book(added[(index * 7) % ADDED]))
+        time.sleep(0.05)
+    seconds = latencies(booked, timeout=60)
+    assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
+    assert max(seconds) <= 5.0, sorted(seconds)[-10:]
+
+
+def test_a_new_countrys_first_bookings_are_scheduled_within_two_seconds(stack, settings):
+    """As a user runs it: a new country's tasks go to the default queue until the workers have found
+    its own queue (NEW_COUNTRY_DEFAULT_QUEUE_SECONDS, 30 s by default)."""
+    settings.NEW_COUNTRY_DEFAULT_QUEUE_SECONDS = 3 * settings.WORKER_QUEUE_REFRESH_SECONDS
+    first, second = codes(2, skip=len(stack.zones))
+    stack.add_country(first)
+    at_once = stack.book(first)
+    stack.add_country(second)
+    time.sleep(1)
+    a_second_later = stack.book(second)
+    for seconds in latencies([at_once, a_second_later], timeout=30):
+        assert seconds <= 2.0
+
+
+def send_surge(code: str, count: int, prefix: str) -> None:
+    """`count` processing tasks for one country, sent by a few threads (their appointments do not
+    exist: each costs the worker a GetItem)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def send(index: int) -> None:
+        process_appointment.apply_async(kwargs={"appointment_id": f"{prefix}-{index}", "country_code": code})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(send, range(count)))
+
+
 def test_a_surge_in_one_country_does_not_delay_the_others_in_the_same_worker(stack):
     surge_code, *others = codes(COUNTRIES)
-    for index in range(500):  # tasks the worker must take one by one (their appointments do not exist)
-        process_appointment.apply_async(kwargs={"appointment_id": f"surge-{index}", "country_code": surge_code})
-    booked = []
-    for index in range(40):
+    send_surge(surge_code, 1500, "surge")
+    booked = [stack.book(others[0])]
+    # The others are booked while the surge's backlog is still there.
+    assert sum(aws.queue_depth(f"appointments-{surge_code.lower()}")) > 0
+    for index in range(1, 40):
         booked.append(stack.book(others[(index * 11) % len(others)]))
         time.sleep(0.05)
     seconds = latencies(booked, timeout=60)
     assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
-    sqs = aws.client("sqs")
-    url = sqs.get_queue_url(QueueName=aws.queue_name(f"appointments-{surge_code.lower()}"))["QueueUrl"]
-    waiting = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-    # The surge was still being worked through while the others were served.
-    assert int(waiting["Attributes"]["ApproximateNumberOfMessages"]) > 0 or "surge-499" in stack.worker.log.read_text()
-    sqs.purge_queue(QueueUrl=url)  # what is left of it would hold up that country in the next tests
+    purge_country_queue(surge_code)  # what is left of it would hold up that country in the next tests
 
 
 def purge_country_queue(code: str) -> None:
