@@ -56,6 +56,9 @@ def base_queue_suffixes(country_codes: list[str]) -> list[str]:
     ]
 
 
+# What SQS answers for a queue that does not exist (the query API's code, and the JSON API's).
+MISSING_QUEUE_CODES = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
 _found_topics: dict[str, str] = {}
 
 
@@ -72,6 +75,32 @@ def topic_arn() -> str | None:
                 _found_topics[name] = topic["TopicArn"]
                 return topic["TopicArn"]
     return None
+
+
+# --- Depth ---------------------------------------------------------------------------------------
+
+# Every message a queue holds: waiting, received and not yet deleted (in flight), and delayed.
+QUEUE_DEPTH_ATTRIBUTES = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
+
+
+def queue_depth(suffix: str) -> int:
+    """How many messages the queue holds, in flight and delayed ones included; 0 for a queue that
+    does not exist. SQS's counts are approximate (eventually consistent): a guide for sweeps, not a
+    ledger. Its dead-letter queue is not counted."""
+    sqs = client("sqs")
+    try:
+        url = sqs.get_queue_url(QueueName=queue_name(suffix))["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_DEPTH_ATTRIBUTES))
+    except ClientError as exc:
+        if db.error_code(exc) not in MISSING_QUEUE_CODES:
+            raise
+        return 0
+    counts = attributes.get("Attributes", {})
+    return sum(int(counts.get(name, 0)) for name in QUEUE_DEPTH_ATTRIBUTES)
 
 
 # --- Bootstrap -----------------------------------------------------------------------------------
@@ -112,7 +141,7 @@ def _ensure_one_queue(name: str, attributes: dict, report: Report) -> str:
         report("found", f"queue {name}")
         return url
     except ClientError as exc:
-        if db.error_code(exc) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+        if db.error_code(exc) not in MISSING_QUEUE_CODES:
             raise
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     report("created", f"queue {name}")
