@@ -89,6 +89,10 @@ class Appointment(EncryptedRecord):
     next_reminder_at = UTCDateTimeAttribute(null=True, attr_name="nextReminderAt")
     # How often the pending sweep enqueued it again (an enqueue lost after commit, or a stuck task).
     requeues = NumberAttribute(default=0)
+    # When its processing message was last sent to SQS (set by one UpdateItem after the send, which
+    # leaves the version alone): the pending sweep sends again only what has none, or whose country
+    # queue is empty. None: never handed to SQS, or the marker's write failed.
+    enqueued_at = UTCDateTimeAttribute(null=True, attr_name="enqueuedAt")
     reminder_key = UnicodeAttribute(null=True, attr_name="reminderKey")
     country_day = UnicodeAttribute(null=True, attr_name="countryDay")
 

@@ -17,8 +17,9 @@ from appointments.models import PENDING, REMINDER_DUE, SCHEDULED, Appointment
 from appointments.selectors import appointment_get
 from appointments.services.lifecycle import apply_transition, commit_change, next_reminder
 from countries.selectors import country_policy
-from scheduler.db import query_shards, retry_lost_races, sweep_keys, utcnow
+from scheduler.db import query_shards, retry_lost_races, sweep_keys, update_keeping_version, utcnow
 from scheduler.exceptions import Conflict, NotFound, VersionConflict
+from scheduler.messaging import aws
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +79,34 @@ def _send_task(name: str, appointment: Appointment, what: str, **kwargs) -> bool
 
 
 def appointment_enqueue(appointment: Appointment, *, event_id: str | None = None) -> bool:
-    """The booking's one message: its processing task, carrying the booking's event to publish."""
+    """The booking's one message: its processing task, carrying the booking's event to publish. Once
+    SQS has it, the appointment is marked as handed over, so the pending sweep does not send it again
+    while it waits in its queue."""
     extra = {"event_id": event_id} if event_id else {}
-    return _send_task(PROCESS_TASK, appointment, "processing", appointment_id=appointment.appointment_id, **extra)
+    sent = _send_task(PROCESS_TASK, appointment, "processing", appointment_id=appointment.appointment_id, **extra)
+    if sent:
+        _mark_enqueued(appointment.appointment_id)
+    return sent
+
+
+def _mark_enqueued(appointment_id: str) -> None:
+    """Record when its processing message went to SQS: one UpdateItem of `enqueuedAt` alone, only
+    while it is pending (else the worker was first: nothing to mark), and without raising the version,
+    so that the worker's transition and a client's If-Match still hold the version they read. A
+    failure leaves it unmarked: the sweep then sends it once more, which processing absorbs."""
+    try:
+        update_keeping_version(
+            Appointment,
+            appointment_id,
+            [Appointment.enqueued_at.set(utcnow())],
+            condition=Appointment.state == PENDING,
+        )
+    except Exception as exc:
+        logger.warning(
+            "appointment %s queued but not marked (%s); the sweep may queue it again",
+            appointment_id,
+            type(exc).__name__,
+        )
 
 
 def event_relay(*, appointment: Appointment, event_id: str) -> bool:
@@ -92,16 +118,20 @@ def event_relay(*, appointment: Appointment, event_id: str) -> bool:
 
 def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) -> int:
     """Enqueue again the appointments left pending longer than `older_than` (one Query per shard of
-    byState, in parallel). Each requeue is recorded on the appointment, which also moves it to the
+    byState, in parallel) whose processing message is lost: never handed to SQS (no `enqueuedAt`), or
+    handed over but its country's queue holds no message at all (purged, deleted, dead-lettered). One
+    whose message may still wait in its queue, or be in flight, is left alone and not written, so a
+    backlog is not doubled. Each requeue is recorded on the appointment, which also moves it to the
     back of the index, so an appointment is enqueued again at most once a minute and at most
-    MAX_REQUEUES times."""
+    MAX_REQUEUES times. Returns how many were enqueued again."""
     now = utcnow()
-    count = 0
+    count = still_queued = 0
     stale = query_shards(
         lambda key: Appointment.by_state.query(key, range_key_condition=Appointment.updated_at <= now - older_than),
         sweep_keys(PENDING),
         order=lambda appointment: appointment.updated_at,
     )
+    depths: dict[str, int | None] = {}  # country code → its queue's depth, read once a run
     for appointment in stale:
         try:
             if appointment.requeues >= MAX_REQUEUES or appointment.appointment_date < now:
@@ -113,13 +143,31 @@ def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) 
                     appointment.touch()
                     commit_change(appointment, PENDING, None, event_type=None)
                 continue
+            if appointment.enqueued_at is not None and _country_queue_depth(appointment, depths):
+                still_queued += 1
+                continue
             appointment.requeues += 1
             appointment.touch()
             commit_change(appointment, PENDING, None, event_type=None)
             count += appointment_enqueue(appointment)
         except Exception as exc:  # one appointment must not stop the sweep
             logger.warning("requeue of appointment %s failed (%s)", appointment.appointment_id, type(exc).__name__)
+    if still_queued:
+        logger.info("pending sweep: %d enqueued again, %d left: their message is still queued", count, still_queued)
     return count
+
+
+def _country_queue_depth(appointment: Appointment, depths: dict[str, int | None]) -> int | None:
+    """The messages in the appointment's country queue, read once per sweep run and country. None
+    when SQS did not say (the appointment is then enqueued again, as before the marker)."""
+    code = country_policy(country_id=appointment.country_id).code
+    if code not in depths:
+        try:
+            depths[code] = aws.queue_depth(aws.country_queue_suffix(code))
+        except Exception as exc:
+            logger.warning("depth of the queue of country %s unknown (%s)", code, type(exc).__name__)
+            depths[code] = None
+    return depths[code]
 
 
 # --- Reminders ---------------------------------------------------------------------------------

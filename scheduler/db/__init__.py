@@ -4,7 +4,8 @@ it holds:
 - `models`: the model base and `Meta` from settings, the model registry, the shared connection
   and the boto3 client of table administration;
 - `clock`: `utcnow` and `new_id`;
-- `transactions`: TransactWriteItems with per-item errors, If-Match checks, lost-race retries;
+- `transactions`: TransactWriteItems with per-item errors, If-Match checks, lost-race retries, the
+  UpdateItem that keeps the version;
 - `sharding`: sharded index keys and the parallel reads of every shard;
 - `pagination`: signed cursors, one page per call, pages merged over shards;
 - `batch`: BatchGetItem, BatchWriteItem and whole-table Scans in DynamoDB JSON;
@@ -61,6 +62,7 @@ from scheduler.db.transactions import (
     run_transaction,
     save_record,
     transaction_connection,
+    update_keeping_version,
     version_conflict,
 )
 
@@ -109,6 +111,7 @@ __all__ = [
     "table_meta",
     "tables_by_logical_name",
     "transaction_connection",
+    "update_keeping_version",
     "utcnow",
     "version_conflict",
 ]

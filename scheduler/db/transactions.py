@@ -1,5 +1,6 @@
 """Writes: one TransactWriteItems with a per-item error for each condition that may cancel it,
-the optimistic-locking checks of a client's If-Match, and the retries of a lost race.
+the optimistic-locking checks of a client's If-Match, the retries of a lost race, and the one
+UpdateItem that leaves a record's version alone (bookkeeping a client never sees).
 
 Transactions get a `Connection` built with the models' host and region (PynamoDB issue #809).
 """
@@ -8,16 +9,18 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from scheduler.db.errors import error_code
 from scheduler.db.models import RecordModel, connection
 from scheduler.exceptions import (
     ApplicationError,
@@ -261,3 +264,20 @@ def delete_record(
             also(tx)
 
     run_transaction(build, default_conflict=lambda: version_conflict(if_match))
+
+
+def update_keeping_version(
+    model: type[Model], hash_key: str, actions: Sequence[Action], *, condition: Condition
+) -> bool:
+    """One conditional UpdateItem of plain attributes that leaves the version as it is (PynamoDB's
+    `Model.update` always raises it), so that a writer holding the version it read does not lose its
+    race to this bookkeeping. False when the condition failed (the item changed, or does not exist:
+    the condition is what keeps an UpdateItem from creating one). An encrypted attribute in `actions`
+    is refused by its own serialize (scheduler/security/crypto.py)."""
+    try:
+        model._get_connection().update_item(hash_key, actions=actions, condition=condition)
+    except UpdateError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":  # None: no answer, raised
+            return False
+        raise
+    return True

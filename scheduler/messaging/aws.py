@@ -56,6 +56,9 @@ def base_queue_suffixes(country_codes: list[str]) -> list[str]:
     ]
 
 
+# What SQS answers for a queue that does not exist (the query API's code, and the JSON API's).
+MISSING_QUEUE_CODES = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
 _found_topics: dict[str, str] = {}
 
 
@@ -74,9 +77,13 @@ def topic_arn() -> str | None:
     return None
 
 
-def queue_depth(suffix: str, *, url: str | None = None) -> tuple[int, int]:
+# --- Depth ---------------------------------------------------------------------------------------
+
+
+def queue_counts(suffix: str, *, url: str | None = None) -> tuple[int, int]:
     """A queue's (messages waiting, visible or delayed; messages in flight, received and not yet
-    deleted), as SQS approximates them; a missing queue holds none."""
+    deleted); (0, 0) for a queue that does not exist. SQS's counts are approximate (eventually
+    consistent): a guide for sweeps and operators, not a ledger. Its dead-letter queue is not counted."""
     sqs = client("sqs")
     try:
         url = url or sqs.get_queue_url(QueueName=queue_name(suffix))["QueueUrl"]
@@ -87,14 +94,19 @@ def queue_depth(suffix: str, *, url: str | None = None) -> tuple[int, int]:
                 "ApproximateNumberOfMessagesDelayed",
                 "ApproximateNumberOfMessagesNotVisible",
             ],
-        )["Attributes"]
+        ).get("Attributes", {})
     except ClientError as exc:
-        if db.error_code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
-            return 0, 0
-        raise
+        if db.error_code(exc) not in MISSING_QUEUE_CODES:
+            raise
+        return 0, 0
     waiting = int(attributes.get("ApproximateNumberOfMessages", 0))
     waiting += int(attributes.get("ApproximateNumberOfMessagesDelayed", 0))
     return waiting, int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+
+
+def queue_depth(suffix: str) -> int:
+    """Every message the queue holds: waiting, in flight and delayed."""
+    return sum(queue_counts(suffix))
 
 
 # --- Bootstrap -----------------------------------------------------------------------------------
@@ -135,7 +147,7 @@ def _ensure_one_queue(name: str, attributes: dict, report: Report) -> str:
         report("found", f"queue {name}")
         return url
     except ClientError as exc:
-        if db.error_code(exc) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+        if db.error_code(exc) not in MISSING_QUEUE_CODES:
             raise
     url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     report("created", f"queue {name}")

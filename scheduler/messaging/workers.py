@@ -359,7 +359,7 @@ def queue_depths(suffixes: list[str]) -> dict[str, tuple[int, int]]:
 
     def depth(suffix: str) -> tuple[int, int]:
         url = (predefined.get(aws.queue_name(suffix)) or {}).get("url")
-        return aws.queue_depth(suffix, url=url)
+        return aws.queue_counts(suffix, url=url)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return dict(zip(suffixes, pool.map(depth, suffixes), strict=True))

@@ -195,7 +195,7 @@ def test_a_surge_in_one_country_does_not_delay_the_others_in_the_same_worker(sta
     send_surge(surge_code, 1500, "surge")
     booked = [stack.book(others[0])]
     # The others are booked while the surge's backlog is still there.
-    assert sum(aws.queue_depth(f"appointments-{surge_code.lower()}")) > 0
+    assert aws.queue_depth(f"appointments-{surge_code.lower()}") > 0
     for index in range(1, 40):
         booked.append(stack.book(others[(index * 11) % len(others)]))
         time.sleep(0.05)

@@ -29,11 +29,12 @@ SMALL = {
 
 def test_small_case_worked_by_hand():
     # Defaults otherwise: reminders at 1440 and 120 minutes, one completion, so a booking changes its
-    # appointment 5 times (book, schedule, 2 reminders, complete) and makes 5 events; the appointment
-    # (1.2 KB) is 2 units per GSI write, an event (0.6 KB) 1.
+    # appointment 5 times (book, schedule, 2 reminders, complete), sets its enqueued marker once (a
+    # plain UpdateItem that rewrites its GSI entries too) and makes 5 events; the appointment (1.2 KB)
+    # is 2 units per GSI write, an event (0.6 KB) 1.
     keys = loads(**SMALL)
-    # byState: 100/s over 4 shards = 25/s per key, entering and leaving = 2 writes of 2 units → 100.
-    assert keys["appointments.byState"].wcu == pytest.approx(100)
+    # byState: 100/s over 4 shards = 25/s per key, entering, the marker and leaving = 3 writes of 2 units → 150.
+    assert keys["appointments.byState"].wcu == pytest.approx(150)
     # byReminder: 25/s × (enter + a move, which is delete and put, + leave = 4 writes × 2 units) = 200;
     # the sweep reads each due item twice: 25 × 2 × 1.2 KB / 4 KB × 0.5 = 7.5.
     assert keys["appointments.byReminder"].wcu == pytest.approx(200)
@@ -41,9 +42,10 @@ def test_small_case_worked_by_hand():
     # byUnpublished: 25/s × 5 events × (enter + leave) × 1 unit = 250.
     assert keys["events.byUnpublished"].wcu == pytest.approx(250)
     # byCountryDay: 100 × 50% / 4 shards = 12.5/s per key. Today's key: booking and scheduling of the
-    # 10% booked for today (2 × 0.1 × 2 units = 0.4), plus every 120-minute reminder (2) and every
-    # completion (2) of the country, since those happen today: 4.4 × 12.5 = 55 (tomorrow's: 2.4 × 12.5).
-    assert keys["appointments.byCountryDay"].wcu == pytest.approx(55)
+    # 10% booked for today (booking, marker, scheduling: 3 × 0.1 × 2 units = 0.6), plus every 120-minute
+    # reminder (2) and every completion (2) of the country, since those happen today: 4.6 × 12.5 = 57.5
+    # (tomorrow's: 2.6 × 12.5).
+    assert keys["appointments.byCountryDay"].wcu == pytest.approx(57.5)
     # Listings: 50 bookings/s × 10 reads × 1% = 5 listings/s, half of them of today; each reads a
     # page of 50 × 1.2 KB = 60 KB from every shard: 15 × 0.5 = 7.5 units → 2.5 × 7.5 = 18.75.
     assert keys["appointments.byCountryDay"].rcu == pytest.approx(18.75)
@@ -57,14 +59,15 @@ def test_small_case_worked_by_hand():
 
 def test_small_case_per_booking_units_and_cost():
     totals = capacity.totals(capacity.Params(**SMALL))
-    # appointments: 5 transactional puts of 2 KB = 20; events: 5 × 2 (transaction) + 5 × 1 (published) = 15;
+    # appointments: 5 transactional puts of 2 KB = 20, the marker's UpdateItem 2;
+    # events: 5 × 2 (transaction) + 5 × 1 (published) = 15;
     # slots: 12 locks × 2 + 5 events × 3 messages × 1 dedupe put = 39.
-    assert totals.by_table["appointments"][0] == pytest.approx(20)
+    assert totals.by_table["appointments"][0] == pytest.approx(22)
     assert totals.by_table["events"][0] == pytest.approx(15)
     assert totals.by_table["slots"][0] == pytest.approx(39)
-    # All of it: 20 + byDoctor 10 + byPatient 10 + byCountryDay 10 + byState 4 + byReminder 8 + events 15
+    # All of it: 22 + byDoctor 12 + byPatient 12 + byCountryDay 12 + byState 6 + byReminder 8 + events 15
     # + byUnpublished 10 + slots 39 + doctor and patient checks 2 + 2 + audit 8.1 + byObject 6.1 + byActor 6.1.
-    assert totals.write_units_per_booking == pytest.approx(150.3)
+    assert totals.write_units_per_booking == pytest.approx(160.3)
     expected = totals.write_units_per_booking * 0.625 + totals.read_units_per_booking * 0.125
     assert totals.cost_per_million_bookings == pytest.approx(expected)
     assert totals.monthly_cost == pytest.approx(expected / 1e6 * 100 * 30 * 24 * 3600)

@@ -3,11 +3,10 @@ existed; then, on request, drop the index that byCountryDay replaces."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from pynamodb.exceptions import UpdateError
 
 from appointments.models import UNPUBLISHED, Appointment, Event
 from scheduler import db
-from scheduler.db import error_code, tables
+from scheduler.db import tables
 from scheduler.progress import progress_bars
 
 # Indexes a table made before keeps until `--drop-old-indexes` (never bootstrap: a listing still
@@ -67,16 +66,6 @@ class Command(BaseCommand):
             yield item
         bar.close()
 
-    def _update(self, model, hash_key: str, actions: list, condition) -> bool:
-        """One conditional UpdateItem; False when the item changed since it was read."""
-        try:
-            model._get_connection().update_item(hash_key, actions=actions, condition=condition)
-        except UpdateError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":  # None: no answer, raised
-                return False
-            raise
-        return True
-
     def _backfill_appointments(self) -> tuple[int, int]:
         changed = skipped = 0
         names = {"pendingKey": Appointment.pending_key, "reminderKey": Appointment.reminder_key}
@@ -106,7 +95,7 @@ class Command(BaseCommand):
             # scan read the item. The version stays (the record's content does not change).
             version = raw.get("version", {}).get("N")
             condition = Appointment.version == int(version) if version else Appointment.version.does_not_exist()
-            if self._update(Appointment, raw["appointmentId"]["S"], actions, condition):
+            if db.update_keeping_version(Appointment, raw["appointmentId"]["S"], actions, condition=condition):
                 changed += 1
             else:
                 skipped += 1
@@ -125,7 +114,7 @@ class Command(BaseCommand):
                 continue
             # Events have no version; the key itself is the condition (publishing removes it).
             condition = Event.unpublished_key == current
-            if self._update(Event, event_id, [Event.unpublished_key.set(wanted)], condition):
+            if db.update_keeping_version(Event, event_id, [Event.unpublished_key.set(wanted)], condition=condition):
                 changed += 1
             else:
                 skipped += 1

@@ -159,20 +159,124 @@ def test_processing_schedules_once(quiet_queues):
     assert [e["eventType"] for e in events_of("a-1")] == ["appointment.pending", "appointment.scheduled"]
 
 
+def queued(suffix: str) -> int:
+    """What SQS says the queue holds: waiting, in flight and delayed messages."""
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name(suffix))["QueueUrl"]
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(counts[name]) for name in names)
+
+
+def queued_ids(messages: list[dict]) -> list[str]:
+    return sorted(task_kwargs(message)["appointment_id"] for message in messages)
+
+
+STALE = timedelta(seconds=-5)  # every pending appointment is stale by the sweep's clock
+
+
 def test_stale_pending_appointments_are_enqueued_again(quiet_queues):
     assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
-    drain("appointments-cl")
+    drain("appointments-cl")  # sent (it carries the marker), then lost: its queue is empty
+    assert Appointment.get("a-1").enqueued_at is not None
     assert services.appointments_requeue_stale(older_than=timedelta(minutes=1)) == 0  # too fresh
-    assert services.appointments_requeue_stale(older_than=timedelta(seconds=-5)) == 1
+    assert services.appointments_requeue_stale(older_than=STALE) == 1
     assert task_names(drain("appointments-cl")) == ["appointments.process"]
     assert Appointment.get("a-1").requeues == 1
-    # At most MAX_REQUEUES times, then it is left to a person.
+    # At most MAX_REQUEUES times (its message lost every time), then it is left to a person.
+    sent = []
     for _ in range(10):
-        services.appointments_requeue_stale(older_than=timedelta(seconds=-5))
+        services.appointments_requeue_stale(older_than=STALE)
+        sent += drain("appointments-cl")
     assert Appointment.get("a-1").requeues == pipeline.MAX_REQUEUES + 1
-    assert task_names(drain("appointments-cl")) == ["appointments.process"] * (pipeline.MAX_REQUEUES - 1)
+    assert task_names(sent) == ["appointments.process"] * (pipeline.MAX_REQUEUES - 1)
     services.appointment_process(appointment_id="a-1")
-    assert services.appointments_requeue_stale(older_than=timedelta(seconds=-5)) == 0
+    assert services.appointments_requeue_stale(older_than=STALE) == 0
+
+
+def test_the_sweep_sends_nothing_whose_message_is_still_queued_or_in_flight(quiet_queues):
+    at = next_local(MONDAY, "10:00")
+    ids = [f"a-{n}" for n in range(3)]
+    for n, appointment_id in enumerate(ids):
+        assert book(quiet_queues, at=at + timedelta(minutes=30 * n), appointmentId=appointment_id).status_code == 201
+    assert queued("appointments-cl") == 3  # the backlog: no worker takes them
+    before = {i: (a.version, a.updated_at) for i in ids for a in [Appointment.get(i)]}
+
+    assert services.appointments_requeue_stale(older_than=STALE) == 0
+    assert queued("appointments-cl") == 3
+    # Not written either: they keep their version and their place in the index.
+    assert {i: (a.version, a.updated_at) for i in ids for a in [Appointment.get(i)]} == before
+
+    # Taken by a worker that has not finished yet (in flight, not visible): still not sent again.
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=aws.queue_name("appointments-cl"))["QueueUrl"]
+    taken: list[dict] = []
+    for _ in range(5):
+        taken += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3 - len(taken), VisibilityTimeout=60).get(
+            "Messages", []
+        )
+        if len(taken) == 3:
+            break
+    assert len(taken) == 3
+    assert services.appointments_requeue_stale(older_than=STALE) == 0
+    assert queued("appointments-cl") == 3
+    for message in taken:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_a_lost_hand_off_is_sent_again_behind_another_backlog(quiet_queues, monkeypatch):
+    from scheduler.messaging.handoff import handoff
+
+    at = next_local(MONDAY, "10:00")
+    for n in range(2):
+        assert book(quiet_queues, at=at + timedelta(minutes=30 * n), appointmentId=f"a-{n}").status_code == 201
+    assert handoff.flush(10)
+    # The process dies before its hand-off runs: committed, never sent, never marked.
+    with monkeypatch.context() as lost:
+        lost.setattr(handoff, "submit", lambda work, what: None)
+        assert book(quiet_queues, at=at + timedelta(hours=2), appointmentId="lost").status_code == 201
+    assert Appointment.get("lost").enqueued_at is None
+    assert queued("appointments-cl") == 2
+
+    assert services.appointments_requeue_stale(older_than=STALE) == 1
+    assert queued_ids(drain("appointments-cl")) == ["a-0", "a-1", "lost"]
+    lost_one = Appointment.get("lost")
+    assert lost_one.requeues == 1 and lost_one.enqueued_at is not None
+    assert [Appointment.get(f"a-{n}").requeues for n in range(2)] == [0, 0]
+
+
+def test_the_marker_keeps_the_version(quiet_queues):
+    from appointments.services.lifecycle import apply_transition
+    from scheduler.messaging.handoff import handoff
+
+    response = book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1")
+    assert response.status_code == 201
+    etag = response["ETag"]
+    assert handoff.flush(10)
+    marked = Appointment.get("a-1")
+    assert marked.enqueued_at is not None and f'"{marked.version}"' == etag
+    # A client's If-Match from the 201 still holds after the marker.
+    patched = quiet_queues.patch("/appointments/a-1", {"reason": "follow-up"}, format="json", HTTP_IF_MATCH=etag)
+    assert patched.status_code == 200, patched.content
+    # The worker read the appointment, then a requeue's marker landed: its transition still commits.
+    read = Appointment.get("a-1")
+    assert services.appointment_enqueue(read)
+    assert Appointment.get("a-1").version == read.version
+    apply_transition(read, "scheduled", None)
+    # Once processed, a late marker writes nothing, and none makes an appointment that is gone.
+    done = Appointment.get("a-1")
+    assert services.appointment_enqueue(done)
+    assert Appointment.get("a-1").enqueued_at == done.enqueued_at and Appointment.get("a-1").state == "scheduled"
+    pipeline._mark_enqueued("nowhere")
+    assert Appointment.count("nowhere") == 0
+
+
+def test_the_depth_of_a_queue_that_does_not_exist_is_zero(aws_stack):
+    assert aws.queue_depth("appointments-nowhere") == 0
 
 
 def test_reminders_once_per_offset_none_when_cancelled(quiet_queues):
