@@ -75,7 +75,8 @@ test-days: install
 bench: install
 	$(BIN)/python bench/booking.py
 
-# pending → scheduled with 10, 60 and 120 countries on one worker, and the worker's memory.
+# Issue 18: countries added while the worker runs (10 → every code), a 60 s surge in one country
+# (backlog, drain, duplicates), and the drain against the CPU-bound rate; about 8-10 minutes.
 bench-countries: install
 	$(BIN)/python bench/countries.py
 

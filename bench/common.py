@@ -13,6 +13,11 @@ PASSWORD = "bench admin passphrase"  # noqa: S105 - a throwaway account on throw
 
 
 def start_stack() -> LocalStack:
+    # The local stage, as `make run` (STAGE=test is the test suite's alone: it needs pytest), with
+    # DEBUG off and no developer's secrets file: prepare_environment gives this run its own keys.
+    os.environ.setdefault("STAGE", "local")
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("LOCAL_SECRETS_FILE", "/nonexistent")
     stack = LocalStack()
     stack.prepare_environment()
     os.environ["API_RATE_LIMIT"] = ""
@@ -23,21 +28,35 @@ def start_stack() -> LocalStack:
     django.setup()
     from django.core.management import call_command
 
+    stack.start()  # the services prepare_environment planned (none when endpoints are given)
     stack.wait_until_up()
     call_command("bootstrap", wait=True, stdout=open(os.devnull, "w"))  # noqa: SIM115
     return stack
 
 
-def admin_client():
+def admin_token() -> str:
+    """A bearer token of a new admin account (make once per run)."""
     from rest_framework.test import APIClient
 
     from accounts import services
 
     services.user_create(username="bench-admin", password=PASSWORD, role="admin")
+    response = APIClient().post("/auth/token", {"username": "bench-admin", "password": PASSWORD}, format="json")
+    return response.json()["token"]
+
+
+def api_client(token: str):
+    """Django's test client in this process, signed in with `token` (one per thread: a client keeps
+    per-request state)."""
+    from rest_framework.test import APIClient
+
     client = APIClient()
-    token = client.post("/auth/token", {"username": "bench-admin", "password": PASSWORD}, format="json").json()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token['token']}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
+
+
+def admin_client():
+    return api_client(admin_token())
 
 
 def rss_mb(pid: int) -> float:

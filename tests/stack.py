@@ -273,3 +273,38 @@ class CeleryWorker:
             self.kill(signal.SIGTERM)
         except subprocess.TimeoutExpired:
             self.kill(signal.SIGKILL)
+
+
+class CeleryBeat:
+    """`celery beat` as the Procfile runs it, in a process group of its own on this run's queues (log in
+    .local/test-logs/beat-<name>.log, a fresh schedule file beside it), so that the real sweeps run at
+    their settings' intervals; the constructor returns once beat has started."""
+
+    def __init__(self, name: str, *, app: str = "scheduler", env: dict | None = None) -> None:
+        self.log = LOG_DIR / f"beat-{name}.log"
+        schedule = LOG_DIR / f"celerybeat-schedule-{name}"
+        for stale in LOG_DIR.glob(f"{schedule.name}*"):  # shelve may add suffixes: start from no history
+            stale.unlink()
+        command = [sys.executable, "-m", "celery", "-A", app, "beat", "--loglevel", "INFO", "--schedule", str(schedule)]
+        self.process = subprocess.Popen(
+            command,
+            cwd=BASE_DIR,
+            env={**os.environ, **(env or {})},
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 90
+        while b"beat: Starting" not in self.log.read_bytes():
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "beat did not start:\n" + self.log.read_text()[-3000:]
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
