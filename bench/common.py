@@ -18,8 +18,11 @@ def start_stack() -> LocalStack:
     os.environ.setdefault("STAGE", "local")
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("LOCAL_SECRETS_FILE", "/nonexistent")
+    routing = os.environ.get("NEW_COUNTRY_DEFAULT_QUEUE_SECONDS")
     stack = LocalStack()
     stack.prepare_environment()
+    if routing is None:  # a new country's first tasks routed as a user's are, not as the tests'
+        os.environ.pop("NEW_COUNTRY_DEFAULT_QUEUE_SECONDS", None)
     os.environ["API_RATE_LIMIT"] = ""
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scheduler.settings")

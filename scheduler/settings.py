@@ -323,6 +323,9 @@ SWEEP_EVENTS_SECONDS = env.float("SWEEP_EVENTS_SECONDS", default=30.0)
 SWEEP_PENDING_SECONDS = env.float("SWEEP_PENDING_SECONDS", default=60.0)
 # An appointment still pending this long after its last change is enqueued again by the sweep.
 PENDING_REQUEUE_SECONDS = env.float("PENDING_REQUEUE_SECONDS", default=60.0)
+# A pending appointment whose message was handed to SQS is sent again only if its country's queue is
+# empty, or once this long has passed since (its message may have been dead-lettered behind a busy queue).
+PENDING_RESEND_SECONDS = env.float("PENDING_RESEND_SECONDS", default=1800.0)
 CELERY_BEAT_SCHEDULE = {
     "publish-unpublished-events": {
         "task": "appointments.publish_pending_events",
@@ -345,7 +348,7 @@ SNS_BREAKER_SECONDS = env.float("SNS_BREAKER_SECONDS", default=15.0)
 # After a commit, the booking's queue message (and an event's relay) is sent by background threads
 # of the process, after the response: the request does not wait on SQS (scheduler/messaging/handoff.py).
 HANDOFF_BACKGROUND = env.bool("HANDOFF_BACKGROUND", default=True)
-HANDOFF_THREADS = env.int("HANDOFF_THREADS", default=2)
+HANDOFF_THREADS = env.int("HANDOFF_THREADS", default=4)
 # Hand-offs waiting at most; beyond it a request sends its own (back-pressure instead of memory).
 HANDOFF_QUEUE_SIZE = env.int("HANDOFF_QUEUE_SIZE", default=1000)
 # Seconds a stopping process waits for its hand-offs to go out (the sweeps send what is left).

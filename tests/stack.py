@@ -275,29 +275,24 @@ class CeleryWorker:
             self.kill(signal.SIGKILL)
 
 
-class CeleryBeat:
-    """`celery beat` as the Procfile runs it, in a process group of its own on this run's queues (log in
-    .local/test-logs/beat-<name>.log, a fresh schedule file beside it), so that the real sweeps run at
-    their settings' intervals; the constructor returns once beat has started."""
+class Background:
+    """A command of the Procfile's in a process group of its own, on this run's services (log in
+    .local/test-logs/<name>.log); the constructor returns once the log shows `ready`."""
 
-    def __init__(self, name: str, *, app: str = "scheduler", env: dict | None = None) -> None:
-        self.log = LOG_DIR / f"beat-{name}.log"
-        schedule = LOG_DIR / f"celerybeat-schedule-{name}"
-        for stale in LOG_DIR.glob(f"{schedule.name}*"):  # shelve may add suffixes: start from no history
-            stale.unlink()
-        command = [sys.executable, "-m", "celery", "-A", app, "beat", "--loglevel", "INFO", "--schedule", str(schedule)]
+    def __init__(self, name: str, command: list[str], ready: bytes, *, env: dict | None = None) -> None:
+        self.log = LOG_DIR / f"{name}.log"
         self.process = subprocess.Popen(
             command,
             cwd=BASE_DIR,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 90
-        while b"beat: Starting" not in self.log.read_bytes():
+        while ready not in self.log.read_bytes():
             assert self.process.poll() is None, self.log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "beat did not start:\n" + self.log.read_text()[-3000:]
+            assert time.monotonic() < deadline, f"{name} did not start:\n" + self.log.read_text()[-3000:]
             time.sleep(0.2)
 
     def stop(self) -> None:
@@ -308,3 +303,25 @@ class CeleryBeat:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=30)
+
+
+class CeleryBeat(Background):
+    """`celery beat` as the Procfile runs it, with a fresh schedule file beside its log, so that the
+    real sweeps run at their settings' intervals."""
+
+    def __init__(self, name: str, *, app: str = "scheduler", env: dict | None = None) -> None:
+        schedule = LOG_DIR / f"celerybeat-schedule-{name}"
+        for stale in LOG_DIR.glob(f"{schedule.name}*"):  # shelve may add suffixes: start from no history
+            stale.unlink()
+        command = [sys.executable, "-m", "celery", "-A", app, "beat", "--loglevel", "INFO", "--schedule", str(schedule)]
+        super().__init__(f"beat-{name}", command, b"beat: Starting", env=env)
+
+
+class EventConsumer(Background):
+    """`manage.py consume_events` as the Procfile runs it: it drains the notifications queue the topic
+    delivers to (left to grow, that queue makes every publish slower in moto, which counts its
+    messages on each one)."""
+
+    def __init__(self, name: str, *, env: dict | None = None) -> None:
+        command = [sys.executable, "manage.py", "consume_events"]
+        super().__init__(f"consumer-{name}", command, b"consuming ", env=env)

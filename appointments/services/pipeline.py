@@ -11,6 +11,7 @@ import logging
 from datetime import datetime, timedelta
 
 from celery import signature
+from django.conf import settings
 
 from appointments import processors
 from appointments.models import PENDING, REMINDER_DUE, SCHEDULED, Appointment
@@ -119,7 +120,8 @@ def event_relay(*, appointment: Appointment, event_id: str) -> bool:
 def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) -> int:
     """Enqueue again the appointments left pending longer than `older_than` (one Query per shard of
     byState, in parallel) whose processing message is lost: never handed to SQS (no `enqueuedAt`), or
-    handed over but its country's queue holds no message at all (purged, deleted, dead-lettered). One
+    handed over but its country's queue holds no message at all (purged, deleted, dead-lettered), or
+    handed over longer than PENDING_RESEND_SECONDS ago (dead-lettered while its queue stays busy). One
     whose message may still wait in its queue, or be in flight, is left alone and not written, so a
     backlog is not doubled. Each requeue is recorded on the appointment, which also moves it to the
     back of the index, so an appointment is enqueued again at most once a minute and at most
@@ -132,6 +134,9 @@ def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) 
         order=lambda appointment: appointment.updated_at,
     )
     depths: dict[str, int | None] = {}  # country code → its queue's depth, read once a run
+    # A message handed over this long ago and still not processed may have been dead-lettered behind a
+    # queue that never empties: send it once more anyway.
+    resend_after = timedelta(seconds=settings.PENDING_RESEND_SECONDS)
     for appointment in stale:
         try:
             if appointment.requeues >= MAX_REQUEUES or appointment.appointment_date < now:
@@ -143,7 +148,8 @@ def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) 
                     appointment.touch()
                     commit_change(appointment, PENDING, None, event_type=None)
                 continue
-            if appointment.enqueued_at is not None and _country_queue_depth(appointment, depths):
+            handed_over = appointment.enqueued_at is not None and now - appointment.enqueued_at < resend_after
+            if handed_over and _country_queue_depth(appointment, depths):
                 still_queued += 1
                 continue
             appointment.requeues += 1

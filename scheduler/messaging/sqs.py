@@ -256,7 +256,12 @@ class Channel(SQS.Channel):
             return
         self._waiting.pop(queue, None)
         self._receiving[queue] = count
-        self._get_async(queue, count)
+        try:
+            self._get_async(queue, count)
+        except Exception as exc:  # e.g. its URL not resolved: try again, never stop polling it
+            self._receiving.pop(queue, None)
+            logger.warning("could not poll %s (%s); polling again", queue, type(exc).__name__)
+            self.hub.call_later(RECEIVE_RETRY_SECONDS, self._schedule_queue, queue)
 
     def _after_receive(self, queue: str, received: int) -> None:
         self._receiving.pop(queue, None)

@@ -176,8 +176,9 @@ class SqsConnections(bootsteps.StartStopStep):
 
     requires = ("celery.worker.components:Hub",)
 
-    def __init__(self, worker, all_countries=False, **kwargs):
+    def __init__(self, worker, all_countries=False, except_countries=None, **kwargs):
         self.all_countries = all_countries
+        self.excluded = excluded_suffixes(except_countries)
         super().__init__(worker, **kwargs)
 
     def create(self, worker):
@@ -187,7 +188,7 @@ class SqsConnections(bootsteps.StartStopStep):
             return
         queues = len(worker.app.amqp.queues.consume_from or ())
         if self.all_countries:
-            queues += len(_country_suffixes() or ())
+            queues += len((_country_suffixes() or set()) - self.excluded)
         size = connections_needed(queues)
         previous = getattr(hub, "_current_http_client", None)
         hub._current_http_client = _growing_curl_client()(hub, max_clients=size)
@@ -208,6 +209,15 @@ def configure_receiving(concurrency: int) -> None:
     per_queue = settings.WORKER_QUEUE_PREFETCH or max(sqs.SQS_BATCH, 2 * concurrency)
     sqs.Channel.per_queue = per_queue
     sqs.Channel.total = max(per_queue, settings.WORKER_PREFETCH_LIMIT or 2 * per_queue)
+
+
+def excluded_suffixes(except_countries: str | None) -> set[str]:
+    """The queues of the countries named in --except-countries (codes, comma-separated), which a
+    shared worker group leaves to their dedicated groups."""
+    from scheduler.messaging import aws
+
+    codes = [code.strip() for code in (except_countries or "").split(",") if code.strip()]
+    return {aws.country_queue_suffix(code) for code in codes}
 
 
 def _country_suffixes() -> set[str] | None:
@@ -231,8 +241,9 @@ class CountryQueues(bootsteps.StartStopStep):
 
     requires = {"celery.worker.consumer.tasks:Tasks"}
 
-    def __init__(self, parent, all_countries=False, **kwargs):
+    def __init__(self, parent, all_countries=False, except_countries=None, **kwargs):
         self.enabled = all_countries
+        self.excluded = excluded_suffixes(except_countries)
         self.timer_entry = None
         super().__init__(parent, **kwargs)
 
@@ -253,7 +264,7 @@ class CountryQueues(bootsteps.StartStopStep):
         if wanted is None:
             return
         consumed = {queue.name for queue in consumer.task_consumer.queues}
-        added = sorted(wanted - consumed)
+        added = sorted(wanted - consumed - self.excluded)
         if not added:
             return
         # Connections first: the new queues' long polls must not wait for the others'.
@@ -397,6 +408,14 @@ def install(
             is_flag=True,
             default=False,
             help="Also consume every country's queue, including countries created after the worker started.",
+        )
+    )
+    app.user_options["worker"].add(
+        click.Option(
+            ["--except-countries"],
+            default=None,
+            help="With --all-countries: leave these countries' queues (codes, comma-separated, e.g. US,BR) "
+            "to their dedicated worker groups.",
         )
     )
     app.steps["worker"].add(SqsConnections)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import time
 from datetime import datetime, timedelta
@@ -23,7 +24,7 @@ from scheduler.db import utcnow
 from scheduler.messaging import aws
 from scheduler.messaging.workers import PERIODIC_QUEUE
 from tests.helpers import PASSWORD, anchor_monday, clear_tables
-from tests.stack import CeleryWorker
+from tests.stack import CeleryWorker, EventConsumer
 from tests.system.faults import SwitchableProxy
 
 COUNTRIES = 60
@@ -90,13 +91,15 @@ def stack(aws_stack):
     for code in codes(COUNTRIES):
         stack.add_country(code)
     stack.sns = SwitchableProxy(urlsplit(os.environ["AWS_ENDPOINT_URL_SNS"]).port)
-    env = {"AWS_ENDPOINT_URL_SNS": stack.sns.url}
-    # As the Procfile runs them, with the settings a user gets (no test overrides).
+    # A status line every 5 s instead of every minute, for the operator's test.
+    env = {"AWS_ENDPOINT_URL_SNS": stack.sns.url, "WORKER_STATUS_SECONDS": "5"}
+    # As the Procfile runs them, with the settings a user gets (no other test overrides).
     stack.worker = CeleryWorker("countries", ["--queues", "default", "--all-countries", "--concurrency", "2"], env=env)
     stack.sweeper = CeleryWorker("sweeper", ["--queues", PERIODIC_QUEUE, "--concurrency", "1"], env=env)
+    stack.consumer = EventConsumer("countries")
     yield stack
-    for worker in (stack.worker, stack.sweeper):
-        worker.stop()
+    for process in (stack.worker, stack.sweeper, stack.consumer):
+        process.stop()
     stack.sns.close()
 
 
@@ -201,6 +204,13 @@ def test_a_surge_in_one_country_does_not_delay_the_others_in_the_same_worker(sta
         time.sleep(0.05)
     seconds = latencies(booked, timeout=60)
     assert p95(seconds) <= 2.0, sorted(seconds)[-10:]
+    # The operator sees the backlog: how many wait, how many are in flight, how long they waited.
+    surge_queue = f"appointments-{surge_code.lower()}"
+    line = re.compile(
+        rf"status: \d+ queues, \d+ SQS connections, holding \d+ messages; backlog: .*"
+        rf"{surge_queue} \d+ waiting, \d+ in flight, \d+ received, (oldest received waited [\d.]+s|nothing received)"
+    )
+    assert line.search(stack.worker.log.read_text()), stack.worker.log.read_text()[-2000:]
     purge_country_queue(surge_code)  # what is left of it would hold up that country in the next tests
 
 

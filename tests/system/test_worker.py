@@ -23,9 +23,17 @@ class Worker(CeleryWorker):
     """A solo-pool worker polling fast (1 s long polls), for tests that follow one task closely."""
 
     def __init__(
-        self, name: str, queues: list[str], *, app: str = "scheduler", env: dict | None = None, all_countries=False
+        self,
+        name: str,
+        queues: list[str],
+        *,
+        app: str = "scheduler",
+        env: dict | None = None,
+        all_countries=False,
+        except_countries: str | None = None,
     ):
         args = ["--pool", "solo", "--queues", ",".join(queues)] + (["--all-countries"] if all_countries else [])
+        args += ["--except-countries", except_countries] if except_countries else []
         fast = {"SQS_WAIT_TIME_SECONDS": "1", "SQS_POLLING_INTERVAL": "0.2"}
         super().__init__(name, args, app=app, env={**fast, **(env or {})})
 
@@ -160,3 +168,17 @@ def test_a_worker_picks_up_a_country_created_after_it_started(clinic, workers):
     at = next_local(MONDAY, "10:00", zone=__import__("zoneinfo").ZoneInfo("America/Lima"))
     assert book(clinic, at=at, doctor="dr-pe", appointmentId="pe-1").status_code == 201
     assert wait_for_state(clinic, "pe-1", "scheduled", timeout=20) < 20
+
+
+def test_a_shared_worker_leaves_the_excepted_countries_to_their_dedicated_group(clinic, workers):
+    country = {"countryId": "604", "name": "PERU", "code": "PE"}
+    assert clinic.post("/countries", country, format="json").status_code == 201
+    fast_refresh = {"WORKER_QUEUE_REFRESH_SECONDS": "1"}
+    shared = workers("shared", ["default"], env=fast_refresh, all_countries=True, except_countries="CL")
+    wait_until(lambda: "appointments-pe" in shared.log.read_text(), 10, "consuming Peru's queue")
+    assert book(clinic, at=next_local(MONDAY, "10:00"), appointmentId="cl-1").status_code == 201
+    time.sleep(3)  # three looks for new countries: Chile's queue is not among them
+    assert clinic.get("/appointments/cl-1").json()["state"] == "pending"
+    assert "appointments-cl" not in shared.log.read_text()
+    workers("chile", ["appointments-cl"])  # its dedicated group
+    assert wait_for_state(clinic, "cl-1", "scheduled", timeout=15) < 15

@@ -249,6 +249,22 @@ def test_a_lost_hand_off_is_sent_again_behind_another_backlog(quiet_queues, monk
     assert [Appointment.get(f"a-{n}").requeues for n in range(2)] == [0, 0]
 
 
+def test_a_message_handed_over_long_ago_is_sent_again_behind_a_busy_queue(quiet_queues, settings):
+    """Its message may have been dead-lettered while the queue never empties: after
+    PENDING_RESEND_SECONDS it is sent once more whatever the queue holds."""
+    from scheduler.messaging.handoff import handoff
+
+    at = next_local(MONDAY, "10:00")
+    for n in range(2):
+        assert book(quiet_queues, at=at + timedelta(minutes=30 * n), appointmentId=f"a-{n}").status_code == 201
+    assert handoff.flush(10)
+    settings.PENDING_RESEND_SECONDS = 3600
+    assert services.appointments_requeue_stale(older_than=STALE) == 0
+    settings.PENDING_RESEND_SECONDS = 0
+    assert services.appointments_requeue_stale(older_than=STALE) == 2
+    assert queued("appointments-cl") == 4
+
+
 def test_the_marker_keeps_the_version(quiet_queues):
     from appointments.services.lifecycle import apply_transition
     from scheduler.messaging.handoff import handoff
