@@ -247,17 +247,18 @@ HANDED_OVER: dict[str, datetime] = {}
 
 
 def record_hand_offs() -> None:
-    import appointments.services as services
+    from appointments.services import pipeline
     from scheduler.db import utcnow
 
-    enqueue = services.appointment_enqueue
+    send = pipeline._send_task
 
-    def recorded(appointment, **kwargs):
-        sent = enqueue(appointment, **kwargs)
-        HANDED_OVER.setdefault(appointment.appointment_id, utcnow())
+    def recorded(name, appointment, what, **kwargs):
+        sent = send(name, appointment, what, **kwargs)
+        if sent and name == pipeline.PROCESS_TASK:
+            HANDED_OVER.setdefault(appointment.appointment_id, utcnow())
         return sent
 
-    services.appointment_enqueue = recorded  # the receivers look it up for each booking
+    pipeline._send_task = recorded  # appointment_enqueue looks it up for each send
 
 
 def from_hand_off(items: dict, ids: list[str]) -> list[float]:
@@ -399,8 +400,8 @@ def surge(world: World, worker, sweeper, surge_code: str, others: list[str]) -> 
     in_threads([surge_client] * SURGE_THREADS + [other_client])
     ended_at = utcnow()
     made_in = time.monotonic() - start
-    handoffs_behind = flush_handoffs(TIMEOUT)
     backlog_at_end = pending_count(surge_ids)
+    handoffs_behind = flush_handoffs(TIMEOUT)
     items = wait_scheduled(surge_ids + other_ids)
     times = scheduled_times(items, surge_ids)
     settle(worker.log)

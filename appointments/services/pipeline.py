@@ -133,7 +133,7 @@ def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) 
         sweep_keys(PENDING),
         order=lambda appointment: appointment.updated_at,
     )
-    depths: dict[str, int | None] = {}  # country code → its queue's depth, read once a run
+    depths: dict[str, int | None] = {}  # queue suffix → its depth, read once a run
     # A message handed over this long ago and still not processed may have been dead-lettered behind a
     # queue that never empties: send it once more anyway.
     resend_after = timedelta(seconds=settings.PENDING_RESEND_SECONDS)
@@ -153,6 +153,7 @@ def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) 
                 still_queued += 1
                 continue
             appointment.requeues += 1
+            appointment.enqueued_at = None  # marked again once this send has gone
             appointment.touch()
             commit_change(appointment, PENDING, None, event_type=None)
             count += appointment_enqueue(appointment)
@@ -164,16 +165,26 @@ def appointments_requeue_stale(*, older_than: timedelta = timedelta(minutes=1)) 
 
 
 def _country_queue_depth(appointment: Appointment, depths: dict[str, int | None]) -> int | None:
-    """The messages in the appointment's country queue, read once per sweep run and country. None
-    when SQS did not say (the appointment is then enqueued again, as before the marker)."""
-    code = country_policy(country_id=appointment.country_id).code
-    if code not in depths:
-        try:
-            depths[code] = aws.queue_depth(aws.country_queue_suffix(code))
-        except Exception as exc:
-            logger.warning("depth of the queue of country %s unknown (%s)", code, type(exc).__name__)
-            depths[code] = None
-    return depths[code]
+    """The messages in the queue the appointment's message went to, read once per sweep run and queue:
+    its country's, and also the default queue's when it was booked in the country's first
+    NEW_COUNTRY_DEFAULT_QUEUE_SECONDS (scheduler.messaging.workers.route_task sent it there). None when
+    SQS did not say (the appointment is then enqueued again, as before the marker)."""
+    country = country_policy(country_id=appointment.country_id)
+    suffixes = [aws.country_queue_suffix(country.code)]
+    if (appointment.created_at - country.created_at).total_seconds() < settings.NEW_COUNTRY_DEFAULT_QUEUE_SECONDS:
+        suffixes.append(settings.CELERY_TASK_DEFAULT_QUEUE)
+    total = 0
+    for suffix in suffixes:
+        if suffix not in depths:
+            try:
+                depths[suffix] = aws.queue_depth(suffix)
+            except Exception as exc:
+                logger.warning("depth of queue %s unknown (%s)", suffix, type(exc).__name__)
+                depths[suffix] = None
+        if depths[suffix] is None:
+            return None
+        total += depths[suffix] or 0
+    return total
 
 
 # --- Reminders ---------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ status line (scheduler.messaging.workers.QueueStatus).
 
 from __future__ import annotations
 
+import atexit
 import copy
 import logging
 import os
@@ -59,6 +60,9 @@ MISSING_QUEUE_CODES = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotE
 # Seconds before a queue whose receive failed is polled again (not at once: SQS may be down).
 RECEIVE_RETRY_SECONDS = 1.0
 SQS_BATCH = 10  # the most messages one ReceiveMessage or DeleteMessageBatch takes
+HOUSEKEEPING_SECONDS = 30.0
+# Beyond the long poll's wait, how long a receive may go unanswered before it counts as lost.
+RECEIVE_LOST_SECONDS = 30.0
 
 
 def is_missing_queue(exc: BaseException) -> bool:
@@ -193,6 +197,18 @@ class BatchDeleter:
                     logger.warning("deleting a message from %s failed (%s)", url, entry.get("Code"))
 
 
+# One per process: every channel's acknowledgements go through it; a stopping worker flushes it
+# (scheduler.messaging.workers connects `flush_deletes` to worker_shutdown; atexit as well).
+deleter = BatchDeleter()
+
+
+def flush_deletes(timeout: float = 5.0, **kwargs) -> bool:
+    return deleter.flush(timeout)
+
+
+atexit.register(flush_deletes)
+
+
 # --- The channel -------------------------------------------------------------------------------
 
 
@@ -204,9 +220,11 @@ class Channel(SQS.Channel):
     def __init__(self, *args, **kwargs):
         self._held: dict[str, tuple[str, float]] = {}  # delivery tag → (queue, time received)
         self._held_count: Counter[str] = Counter()
-        self._receiving: dict[str, int] = {}  # queue → messages its outstanding receive asked for
+        # queue → (messages its outstanding receive asked for, when it was sent)
+        self._receiving: dict[str, tuple[int, float]] = {}
         self._waiting: dict[str, None] = {}  # queues waiting for room, in the order they began to wait
-        self._deleter = BatchDeleter()
+        self._housekeeping = None
+        self._forgotten = 0
         super().__init__(*args, **kwargs)
 
     def _new_boto_client(self, service, region, access_key_id, secret_access_key, session_token=None, config=None):
@@ -242,12 +260,14 @@ class Channel(SQS.Channel):
         if not held_here:
             return 1  # its first message at once, whatever the others hold
         room = self.per_queue - held_here
-        refills = sum(count for name, count in self._receiving.items() if self._held_count[name])
+        refills = sum(count for name, (count, _) in self._receiving.items() if self._held_count[name])
         room_total = self.total - len(self._held) - refills
         count = min(room, room_total, SQS_BATCH)
         return count if count >= min(SQS_BATCH, max(1, self.per_queue // 2)) else 0
 
     def _schedule_queue(self, queue):
+        if self._housekeeping is None:
+            self._housekeeping = self.hub.call_repeatedly(HOUSEKEEPING_SECONDS, self._housekeep)
         if queue not in self._active_queues or queue in self._receiving:
             return
         count = self._receive_count(queue)
@@ -255,7 +275,7 @@ class Channel(SQS.Channel):
             self._waiting[queue] = None  # an acknowledgement wakes it
             return
         self._waiting.pop(queue, None)
-        self._receiving[queue] = count
+        self._receiving[queue] = (count, time.monotonic())
         try:
             self._get_async(queue, count)
         except Exception as exc:  # e.g. its URL not resolved: try again, never stop polling it
@@ -317,13 +337,21 @@ class Channel(SQS.Channel):
 
     def _on_messages_ready(self, queue, qname, messages):
         received = messages.get("Messages") or []
-        if received and self.connection._callbacks.get(qname) is not None:
-            now = time.time()
-            for message in received:
-                self._held[message["ReceiptHandle"]] = (qname, time.monotonic())
-                self._held_count[qname] += 1
-            stats.record(qname, [message_wait(message, now) for message in received])
-        return super()._on_messages_ready(queue, qname, messages)
+        if not received or self.connection._callbacks.get(qname) is None:
+            return super()._on_messages_ready(queue, qname, messages)
+        now = time.time()
+        stats.record(qname, [message_wait(message, now) for message in received])
+        delivered = 0
+        for message in received:  # one at a time: one that cannot be delivered does not hold up the rest
+            tag = message["ReceiptHandle"]
+            self._held[tag] = (qname, time.monotonic())
+            self._held_count[qname] += 1
+            try:
+                delivered += super()._on_messages_ready(queue, qname, {"Messages": [message]})
+            except Exception as exc:  # SQS makes it visible again after its visibility timeout
+                self._release(tag)
+                logger.warning("a message from %s could not be delivered (%s)", qname, type(exc).__name__)
+        return delivered
 
     def _release(self, delivery_tag) -> None:
         held = self._held.pop(delivery_tag, None)
@@ -335,6 +363,24 @@ class Channel(SQS.Channel):
             del self._held_count[queue]
         if self._waiting:
             self._wake_waiting()
+
+    def _housekeep(self) -> None:
+        """On the event loop, every HOUSEKEEPING_SECONDS: forget what was received a visibility
+        timeout ago and never acknowledged, and give up on a receive whose answer never came (a
+        request the HTTP client dropped), so that the queue is polled again."""
+        self._forgotten += self.forget_stale(self.transport_options.get("visibility_timeout", 300))
+        lost_after = self.wait_time_seconds + RECEIVE_LOST_SECONDS
+        cutoff = time.monotonic() - lost_after
+        for queue, (_, sent) in list(self._receiving.items()):
+            if sent < cutoff:
+                self._receiving.pop(queue, None)
+                logger.warning("no answer from %s for %.0fs; polling it again", queue, lost_after)
+                self.hub.call_soon(self._schedule_queue, queue)
+
+    def take_forgotten(self) -> int:
+        """How many held messages were forgotten since the last call (for the status line)."""
+        forgotten, self._forgotten = self._forgotten, 0
+        return forgotten
 
     def forget_stale(self, older_than: float) -> int:
         """Drop what was received more than `older_than` seconds ago and never acknowledged (SQS has
@@ -356,7 +402,7 @@ class Channel(SQS.Channel):
         except KeyError:
             pass
         else:
-            self._deleter.delete(client, queue_url, handle)
+            deleter.delete(client, queue_url, handle)
         self._release(delivery_tag)
         virtual.Channel.basic_ack(self, delivery_tag)
 
@@ -367,7 +413,9 @@ class Channel(SQS.Channel):
             self._release(delivery_tag)
 
     def close(self):
-        self._deleter.flush()
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+        deleter.flush()
         super().close()
 
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import click
 from celery import Task, bootsteps, current_app
-from celery.signals import beat_init, celeryd_after_setup, worker_process_init
+from celery.signals import beat_init, celeryd_after_setup, worker_process_init, worker_shutdown
 
 from scheduler.messaging import sqs
 
@@ -158,42 +158,47 @@ def _growing_curl_client():
 
 
 def ensure_connections(hub, queue_count: int) -> int | None:
-    """Grow the worker's SQS connections to what `queue_count` queues need; returns how many it has
-    (None without an event loop, where a pool polls synchronously)."""
-    client = getattr(hub, "_current_http_client", None)
-    if client is None or not hasattr(client, "grow_to"):
+    """Make sure the worker's event loop has a growing HTTP client with the connections `queue_count`
+    queues need, and return how many it has (None without an event loop, where a pool polls
+    synchronously). A client that cannot grow, or is gone (the hub closes its client when the consumer
+    restarts after a lost connection, and kombu would make one of 10), is replaced."""
+    if hub is None:
         return None
-    return client.grow_to(connections_needed(queue_count))
+    size = connections_needed(queue_count)
+    client = getattr(hub, "_current_http_client", None)
+    if client is not None and hasattr(client, "grow_to") and not client._closed:
+        return client.grow_to(size)
+    hub._current_http_client = _growing_curl_client()(hub, max_clients=size)
+    if client is not None:
+        client.close()
+    return size
 
 
 class SqsConnections(bootsteps.StartStopStep):
-    """Before any queue is polled, give the worker's event loop an HTTP client with a connection for
-    each queue it will consume (and a margin), which CountryQueues grows as countries are added. This
-    sets kombu's `hub._current_http_client` (private: kombu is pinned, and
-    tests/system/test_many_countries.py checks the assumption), the client kombu's `get_client()`
-    hands to every SQS connection of the worker. It also sets how many messages each queue may hold
-    (scheduler/messaging/sqs.py)."""
+    """Each time the consumer starts (at the worker's start and after every reconnect), before any
+    queue is polled: give the worker's event loop an HTTP client with a connection for each queue it
+    will consume (and a margin), which CountryQueues grows as countries are added. This sets kombu's
+    `hub._current_http_client` (private: kombu is pinned, and tests/system/test_many_countries.py checks
+    the assumption), the client kombu's `get_client()` hands to every SQS connection of the worker. It
+    also sets how many messages each queue may hold (scheduler/messaging/sqs.py)."""
 
-    requires = ("celery.worker.components:Hub",)
+    requires = ("celery.worker.consumer.connection:Connection",)
 
-    def __init__(self, worker, all_countries=False, except_countries=None, **kwargs):
+    def __init__(self, parent, all_countries=False, except_countries=None, **kwargs):
         self.all_countries = all_countries
         self.excluded = excluded_suffixes(except_countries)
-        super().__init__(worker, **kwargs)
+        super().__init__(parent, **kwargs)
 
-    def create(self, worker):
-        configure_receiving(worker.concurrency or 1)
-        hub = getattr(worker, "hub", None)
-        if hub is None:  # a pool without an event loop (solo, threads) polls synchronously
-            return
-        queues = len(worker.app.amqp.queues.consume_from or ())
+    def start(self, consumer):
+        worker = consumer.controller
+        configure_receiving(getattr(worker, "concurrency", None) or 1)
+        names = set(consumer.app.amqp.queues.consume_from or ())
         if self.all_countries:
-            queues += len((_country_suffixes() or set()) - self.excluded)
-        size = connections_needed(queues)
-        previous = getattr(hub, "_current_http_client", None)
-        hub._current_http_client = _growing_curl_client()(hub, max_clients=size)
-        if previous is not None:
-            previous.close()
+            names |= (_country_suffixes() or set()) - self.excluded
+        queues = len(names)
+        size = ensure_connections(getattr(worker, "hub", None), queues)
+        if size is None:
+            return
         logger.info(
             "SQS: %d connections for %d queues; a queue holds at most %d messages, all together %d",
             size,
@@ -292,6 +297,7 @@ class QueueStatus(bootsteps.StartStopStep):
 
     def __init__(self, parent, **kwargs):
         self.timer_entry = None
+        self.reporting: threading.Thread | None = None
         self.backlog_since: dict[str, float] = {}
         super().__init__(parent, **kwargs)
 
@@ -308,14 +314,16 @@ class QueueStatus(bootsteps.StartStopStep):
     def report(self, consumer):
         """On the event loop: what only it may read; the rest on a thread."""
         channel = consumer.task_consumer.channel
-        visibility = _app().conf.broker_transport_options.get("visibility_timeout", 300)
-        forgotten = channel.forget_stale(visibility) if isinstance(channel, sqs.Channel) else 0
+        forgotten = channel.take_forgotten() if isinstance(channel, sqs.Channel) else 0
         names = sorted(queue.name for queue in consumer.task_consumer.queues)
         held = {name: channel.held(name) for name in names} if isinstance(channel, sqs.Channel) else {}
         client = getattr(getattr(consumer.controller, "hub", None), "_current_http_client", None)
         connections = getattr(client, "max_clients", None)
+        if self.reporting is not None and self.reporting.is_alive():
+            return  # the last report is still reading the queues: skip this one
         args = (names, held, connections, forgotten, sqs.stats.take())
-        threading.Thread(target=self._log, args=args, name="queue-status", daemon=True).start()
+        self.reporting = threading.Thread(target=self._log, args=args, name="queue-status", daemon=True)
+        self.reporting.start()
 
     def _log(self, names, held, connections, forgotten, received) -> None:
         try:
@@ -327,7 +335,7 @@ class QueueStatus(bootsteps.StartStopStep):
         backlog = []
         for name in names:
             waiting, in_flight = depths.get(name, (0, 0))
-            counters = received.get(aws_queue_name(name))
+            counters = received.get(name)
             if not waiting:
                 self.backlog_since.pop(name, None)
             else:
@@ -352,12 +360,6 @@ class QueueStatus(bootsteps.StartStopStep):
             f" ({forgotten} never acknowledged, forgotten)" if forgotten else "",
             f"backlog: {shown}{more}" if backlog else "no backlog",
         )
-
-
-def aws_queue_name(suffix: str) -> str:
-    from scheduler.messaging import aws
-
-    return aws.queue_name(suffix)
 
 
 def queue_depths(suffixes: list[str]) -> dict[str, tuple[int, int]]:
@@ -400,6 +402,7 @@ def install(
     was created (for the routing of a new country's first tasks)."""
     _installed.update(app=app, country_codes=country_codes, country_created_at=country_created_at)
     worker_process_init.connect(fresh_connections, weak=False)
+    worker_shutdown.connect(sqs.flush_deletes, weak=False)
     celeryd_after_setup.connect(declare_worker_queues, weak=False)
     beat_init.connect(declare_beat_queues, weak=False)
     app.user_options["worker"].add(
@@ -418,6 +421,6 @@ def install(
             "to their dedicated worker groups.",
         )
     )
-    app.steps["worker"].add(SqsConnections)
+    app.steps["consumer"].add(SqsConnections)
     app.steps["consumer"].add(CountryQueues)
     app.steps["consumer"].add(QueueStatus)

@@ -41,16 +41,28 @@ class Command(BaseCommand):
                 logger.warning("could not receive from the notifications queue; retrying", exc_info=True)
                 time.sleep(2)
                 continue
-            for message in messages:
-                if self._handle(message):
-                    try:
-                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-                    except Exception as exc:  # delivered again later; what was sent is not sent twice
-                        logger.warning("could not delete message %s (%s)", message.get("MessageId"), type(exc).__name__)
-                    handled += 1
+            done = [message for message in messages if self._handle(message)]
+            handled += len(done)
+            self._delete(sqs, url, done)
             if once:
                 break
         self.stdout.write(f"handled {handled} event(s)")
+
+    @staticmethod
+    def _delete(sqs, url: str, messages: list[dict]) -> None:
+        """The handled messages, in one DeleteMessageBatch (a receive brings at most 10). One not
+        deleted is delivered again later; what was sent for it is not sent twice."""
+        if not messages:
+            return
+        entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)]
+        try:
+            failed = sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed") or []
+        except Exception as exc:
+            logger.warning("could not delete %d handled messages (%s)", len(messages), type(exc).__name__)
+            return
+        for entry in failed:
+            message = messages[int(entry["Id"])]
+            logger.warning("could not delete message %s (%s)", message.get("MessageId"), entry.get("Code"))
 
     def _handle(self, message: dict) -> bool:
         try:

@@ -265,6 +265,22 @@ def test_a_message_handed_over_long_ago_is_sent_again_behind_a_busy_queue(quiet_
     assert queued("appointments-cl") == 4
 
 
+def test_a_new_countrys_message_is_looked_for_in_the_default_queue(quiet_queues, settings):
+    """Booked in its country's first NEW_COUNTRY_DEFAULT_QUEUE_SECONDS, its message went to the default
+    queue: while that queue holds it, the sweep does not send it again, though the country's is empty."""
+    from countries.selectors import _created_cache
+    from scheduler.messaging.handoff import handoff
+
+    settings.NEW_COUNTRY_DEFAULT_QUEUE_SECONDS = 30
+    _created_cache.clear()
+    assert book(quiet_queues, at=next_local(MONDAY, "10:00"), appointmentId="a-1").status_code == 201
+    assert handoff.flush(10)
+    assert queued("appointments-cl") == 0 and queued("default") == 1
+    assert services.appointments_requeue_stale(older_than=STALE) == 0
+    drain("default")  # lost from there too: now it is sent again
+    assert services.appointments_requeue_stale(older_than=STALE) == 1
+
+
 def test_the_marker_keeps_the_version(quiet_queues):
     from appointments.services.lifecycle import apply_transition
     from scheduler.messaging.handoff import handoff
