@@ -65,7 +65,6 @@ CONCURRENCY = 2
 WORKER_ARGS = ["--queues", "default", "--all-countries", "--concurrency", str(CONCURRENCY)]
 SURGE_PAIRS = 4  # doctor/patient pairs of the surge country: fewer days ahead for its many slots
 SLOTS_PER_DAY = 180  # 04:00–19:00 local on a 5-minute grid (clear of the night's DST changes)
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 RECEIVED = re.compile(rb"Task appointments\.process\[[^\]]+\] received")
 REQUEUED = re.compile(rb"Task appointments\.requeue_stale_pending\[[^\]]+\] succeeded in \S+s: (\d+)")
 
@@ -103,22 +102,10 @@ class World:
     def add_country(self, code: str, pairs: int = 1) -> float:
         """Creates the country, then its doctors and patients; returns when the country was created."""
         from countries.reference import principal_zone
+        from tests.helpers import open_country
 
-        body = {"countryId": f"c-{code}", "name": code, "code": code, "minNoticeMinutes": 5}
-        expect_201(self.api.post("/countries", body, format="json"), f"country {code}")
-        created_at = time.monotonic()
-        for pair in range(pairs):
-            doctor = {
-                "doctorId": f"d-{code}-{pair}",
-                "name": f"Dr. {code} {pair}",
-                "speciality": "GP",
-                "countryId": f"c-{code}",
-                "availableTimes": [f"{day} 00:00-23:55" for day in DAYS],
-                "slotMinutes": 5,
-            }
-            expect_201(self.api.post("/doctors", doctor, format="json"), f"doctor of {code}")
-            patient = {"patientId": f"p-{code}-{pair}", "name": f"Patient {code} {pair}", "countryId": f"c-{code}"}
-            expect_201(self.api.post("/patients", patient, format="json"), f"patient of {code}")
+        created_at = time.monotonic()  # the country comes first: its creation is what is timed from
+        open_country(self.api, code, pairs=pairs)
         self.zones[code] = ZoneInfo(principal_zone(code))
         self.pairs[code] = pairs
         return created_at
@@ -328,7 +315,7 @@ def book_first(world: World, waiting: deque[tuple[str, float]], *, wait: bool) -
 
 
 def grow(world: World, worker, every_code: list[str], sizes: list[int]) -> tuple[list[dict], list[float]]:
-    from tests.system.test_many_countries import codes
+    from tests.helpers import scale_codes as codes
 
     rows, first_bookings = [], []
     made = sizes[0]
@@ -507,8 +494,8 @@ def main() -> None:
     stack = start_stack()
     from appointments.signals import appointment_committed
     from scheduler.messaging.workers import PERIODIC_QUEUE
+    from tests.helpers import scale_codes as codes
     from tests.stack import CeleryBeat, CeleryWorker, EventConsumer
-    from tests.system.test_many_countries import codes
 
     every_code = codes(10_000)
     sizes = [

@@ -189,3 +189,43 @@ def later(at, minutes: int) -> str:
 
 def key(key_id: str) -> str:
     return f"{key_id}:{base64.b64encode(os.urandom(32)).decode()}"
+
+
+# --- Countries at scale (the many-countries test and `make bench-countries`) ---------------------
+
+# Countries other tests use: a queue a many-countries worker consumed can still be long-polled by SQS
+# for up to a wait time after the worker stops, and would take those tests' messages.
+OTHER_TESTS_COUNTRIES = {"CL", "US", "PE", "UY", "AR", "ES"}
+WEEK = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+ROUND_THE_CLOCK = [f"{day} 00:00-23:55" for day in WEEK]
+
+
+def scale_codes(count: int, skip: int = 0) -> list[str]:
+    """ISO codes with a principal time zone, none another test uses, in a stable order."""
+    from countries.reference import country_names, principal_zone
+
+    usable = [code for code in sorted(country_names()) if principal_zone(code) and code not in OTHER_TESTS_COUNTRIES]
+    return usable[skip : skip + count]
+
+
+def open_country(api, code: str, *, pairs: int = 1) -> None:
+    """Country `c-<code>` (5 minutes' notice) with `pairs` doctors `d-<code>-<n>`, working round the
+    clock on a 5-minute grid, and patients `p-<code>-<n>`."""
+
+    def created(response, what: str) -> None:
+        assert response.status_code == 201, f"{what} of {code}: {response.status_code} {response.content[:300]!r}"
+
+    body = {"countryId": f"c-{code}", "name": code, "code": code, "minNoticeMinutes": 5}
+    created(api.post("/countries", body, format="json"), "country")
+    for pair in range(pairs):
+        doctor = {
+            "doctorId": f"d-{code}-{pair}",
+            "name": f"Dr. {code} {pair}",
+            "speciality": "GP",
+            "countryId": f"c-{code}",
+            "availableTimes": ROUND_THE_CLOCK,
+            "slotMinutes": 5,
+        }
+        created(api.post("/doctors", doctor, format="json"), "doctor")
+        patient = {"patientId": f"p-{code}-{pair}", "name": f"Patient {code} {pair}", "countryId": f"c-{code}"}
+        created(api.post("/patients", patient, format="json"), "patient")

@@ -19,26 +19,16 @@ from rest_framework.test import APIClient
 
 from appointments.models import SCHEDULED, Appointment, Event
 from appointments.tasks import process_appointment, publish_pending_events, requeue_stale_pending, send_due_reminders
-from countries.reference import country_names, principal_zone
+from countries.reference import principal_zone
 from scheduler.db import utcnow
 from scheduler.messaging import aws
 from scheduler.messaging.workers import PERIODIC_QUEUE
-from tests.helpers import PASSWORD, anchor_monday, clear_tables
+from tests.helpers import PASSWORD, anchor_monday, clear_tables, open_country, scale_codes
 from tests.stack import CeleryWorker, EventConsumer
 from tests.system.faults import SwitchableProxy
 
 COUNTRIES = 60
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
-
-# Countries other tests use: a queue this module's worker consumed can still be long-polled by SQS for
-# up to a wait time after the worker stops, and would take those tests' messages.
-OTHER_TESTS = {"CL", "US", "PE", "UY", "AR", "ES"}
-
-
-def codes(count: int, skip: int = 0) -> list[str]:
-    usable = [code for code in sorted(country_names()) if principal_zone(code) and code not in OTHER_TESTS]
-    return usable[skip : skip + count]
+codes = scale_codes
 
 
 class Stack:
@@ -55,19 +45,7 @@ class Stack:
         self.slot = 0
 
     def add_country(self, code: str) -> None:
-        body = {"countryId": f"c-{code}", "name": code, "code": code, "minNoticeMinutes": 5}
-        assert self.api.post("/countries", body, format="json").status_code == 201
-        doctor = {
-            "doctorId": f"d-{code}",
-            "name": f"Dr. {code}",
-            "speciality": "GP",
-            "countryId": f"c-{code}",
-            "availableTimes": [f"{day} 00:00-23:55" for day in DAYS],
-            "slotMinutes": 5,
-        }
-        assert self.api.post("/doctors", doctor, format="json").status_code == 201, code
-        patient = {"patientId": f"p-{code}", "name": f"Patient {code}", "countryId": f"c-{code}"}
-        assert self.api.post("/patients", patient, format="json").status_code == 201
+        open_country(self.api, code)
         self.zones[code] = principal_zone(code)
 
     def book(self, code: str) -> str:
@@ -76,7 +54,7 @@ class Stack:
         zone = ZoneInfo(self.zones[code])
         day = anchor_monday() + timedelta(days=self.slot // 200)
         local = datetime(day.year, day.month, day.day, 1, 0, tzinfo=zone) + timedelta(minutes=5 * (self.slot % 200))
-        body = {"patientId": f"p-{code}", "doctorId": f"d-{code}", "appointmentDate": local.isoformat()}
+        body = {"patientId": f"p-{code}-0", "doctorId": f"d-{code}-0", "appointmentDate": local.isoformat()}
         response = self.api.post("/appointments", body, format="json")
         assert response.status_code == 201, response.content
         return response.json()["appointmentId"]
