@@ -354,7 +354,9 @@ HANDOFF_QUEUE_SIZE = env.int("HANDOFF_QUEUE_SIZE", default=1000)
 # Seconds a stopping process waits for its hand-offs to go out (the sweeps send what is left).
 HANDOFF_FLUSH_SECONDS = env.float("HANDOFF_FLUSH_SECONDS", default=5.0)
 # Seconds a worker waits between looks for countries created since it started.
-WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=10.0)
+# Short, because a new country's tasks share the default queue until then (one Query of the countries'
+# list index: about 8 read units with 249 countries, every 2 s per worker, about US$1.3 a month).
+WORKER_QUEUE_REFRESH_SECONDS = env.float("WORKER_QUEUE_REFRESH_SECONDS", default=2.0)
 # HTTP connections a worker's SQS polling shares: at least this many, and one per consumed queue
 # plus the margin; they grow as the worker takes more queues (scheduler/messaging/workers.py).
 WORKER_SQS_CONNECTIONS = env.int("WORKER_SQS_CONNECTIONS", default=32)
