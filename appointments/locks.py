@@ -32,20 +32,25 @@ def lock_keys(kind: str, owner_id: str, start: datetime, end: datetime) -> list[
 
 
 def lock_keys_for(appointment: Appointment) -> list[str]:
-    """The doctor's buckets, then the patient's, of the appointment's time."""
+    """The doctor's buckets (of the appointment's time widened by its buffers), then the patient's
+    (of the appointment's own time)."""
     start, end = appointment.appointment_date, appointment.end_date
-    return lock_keys("doctor", appointment.doctor_id, start, end) + lock_keys(
+    return lock_keys("doctor", appointment.doctor_id, *appointment.doctor_span()) + lock_keys(
         "patient", appointment.patient_id, start, end
     )
 
 
 def put_locks(tx: Transaction, appointment: Appointment, keys: list[str]) -> None:
     """Take `keys` for the appointment, each only where no item exists (409 naming who is booked)."""
-    expires = appointment.end_date + LOCK_RETENTION
+    expires = appointment.doctor_span()[1] + LOCK_RETENTION
     when = f"{timegrid.iso_z(appointment.appointment_date)}-{timegrid.iso_z(appointment.end_date)}"
+    held_start, held_end = appointment.doctor_span()
+    doctor_when = f"{timegrid.iso_z(held_start)}-{timegrid.iso_z(held_end)}"
+    if (held_start, held_end) != (appointment.appointment_date, appointment.end_date):
+        doctor_when += " (the appointment with its buffers)"
     for key in keys:
         if key.startswith("doctor#"):
-            message = f"Doctor '{appointment.doctor_id}' is already booked during {when}."
+            message = f"Doctor '{appointment.doctor_id}' is already booked during {doctor_when}."
             code = "slot_taken"
         else:
             message = f"Patient '{appointment.patient_id}' already has an appointment overlapping {when}."

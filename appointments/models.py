@@ -1,8 +1,8 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from pynamodb.attributes import ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from scheduler.db import register, shard_key, table_meta
@@ -63,6 +63,18 @@ class ByCountryDayIndex(GlobalSecondaryIndex):
     appointment_date = UTCDateTimeAttribute(range_key=True, attr_name="appointmentDate")
 
 
+class ByTypeIndex(GlobalSecondaryIndex):
+    """Sparse: only appointments booked with a type carry `appointmentTypeId`, so that a type's
+    deletion can ask whether an upcoming appointment uses it in one Query."""
+
+    class Meta:
+        index_name = "byType"
+        projection = IncludeProjection(["state", "endDate"])
+
+    appointment_type_id = UnicodeAttribute(hash_key=True, attr_name="appointmentTypeId")
+    appointment_date = UTCDateTimeAttribute(range_key=True, attr_name="appointmentDate")
+
+
 def country_day_kind(country_id: str, day: str) -> str:
     """The unsharded part of a countryDay key: shard_key(country_day_kind(...), id, n) is the key."""
     return f"{country_id}#{day}"
@@ -80,6 +92,11 @@ class Appointment(EncryptedRecord):
     appointment_date = UTCDateTimeAttribute(attr_name="appointmentDate")
     end_date = UTCDateTimeAttribute(attr_name="endDate")
     duration_minutes = NumberAttribute(attr_name="durationMinutes")
+    # The appointment type it was booked with, and that type's buffers as they were then (an edit of
+    # the type changes no appointment). None on appointments booked without a type: no buffers.
+    appointment_type_id = UnicodeAttribute(null=True, attr_name="appointmentTypeId")
+    buffer_before_minutes = NumberAttribute(null=True, attr_name="bufferBeforeMinutes")
+    buffer_after_minutes = NumberAttribute(null=True, attr_name="bufferAfterMinutes")
     state = UnicodeAttribute()
     reason = EncryptedUnicodeAttribute(null=True)  # may say something about the patient's health
     # The lock items this appointment holds in the slots table (freed on cancel and reschedule).
@@ -101,10 +118,21 @@ class Appointment(EncryptedRecord):
     by_country_day = ByCountryDayIndex()
     by_state = ByStateIndex()
     by_reminder = ByReminderIndex()
+    by_type = ByTypeIndex()
     # byCountry (countryId, appointmentDate), the index before byCountryDay, is no longer declared: a
     # table made before keeps it until `backfill_keys --drop-old-indexes`.
 
     ENCRYPTED = ("reason",)
+
+    def buffers(self) -> tuple[int, int]:
+        """(before, after) in minutes; 0 for an appointment booked without a type. A NumberAttribute
+        is a float to PynamoDB's types; these are only written from integers, so int() changes nothing."""
+        return int(self.buffer_before_minutes or 0), int(self.buffer_after_minutes or 0)
+
+    def doctor_span(self) -> tuple[datetime, datetime]:
+        """The doctor's time this appointment holds: its own, widened by its buffers."""
+        before, after = self.buffers()
+        return self.appointment_date - timedelta(minutes=before), self.end_date + timedelta(minutes=after)
 
     def set_state(self, state: str) -> None:
         self.state = state

@@ -1,18 +1,24 @@
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial, reduce
 from operator import and_
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from pynamodb.expressions.condition import Condition
 
+from appointment_types.models import AppointmentType
+from appointment_types.rules import MAX_BUFFER_MINUTES
+from appointment_types.selectors import type_minutes
 from appointments import timegrid
 from appointments.models import ACTIVE_STATES, Appointment, country_day_kind
+from countries.models import Country
 from countries.selectors import country_policy
+from doctors.models import Doctor
 from doctors.selectors import doctor_get, doctor_slot_minutes
 from scheduler.db import (
     Page,
+    batch_get,
     decode_cursor,
     encode_cursor,
     in_parallel,
@@ -231,17 +237,42 @@ def _merge_day(pages: dict, positions: dict, room: int) -> tuple[list[Appointmen
 
 
 def active_for_doctor(*, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]:
-    """Pending and scheduled appointments of a doctor overlapping [start, end): one Query."""
-    earliest = start - timedelta(minutes=MAX_DURATION_MINUTES)
-    return [
-        appointment
-        for appointment in Appointment.by_doctor.query(
-            doctor_id,
-            range_key_condition=Appointment.appointment_date.between(earliest, end),
-            filter_condition=Appointment.state.is_in(*ACTIVE_STATES),
-        )
-        if timegrid.overlaps(appointment.appointment_date, appointment.end_date, start, end)
-    ]
+    """Pending and scheduled appointments of a doctor whose held time (buffers included) overlaps
+    [start, end): one Query, widened by the longest appointment and buffers that can reach in."""
+    earliest = start - timedelta(minutes=MAX_DURATION_MINUTES + MAX_BUFFER_MINUTES)
+    latest = end + timedelta(minutes=MAX_BUFFER_MINUTES)
+    found = Appointment.by_doctor.query(
+        doctor_id,
+        range_key_condition=Appointment.appointment_date.between(earliest, latest),
+        filter_condition=Appointment.state.is_in(*ACTIVE_STATES),
+    )
+    return [a for a in found for held in [a.doctor_span()] if timegrid.overlaps(held[0], held[1], start, end)]
+
+
+def doctor_agenda(
+    doctor: Doctor, country: Country, *, now: datetime, busy: tuple[tuple[datetime, datetime], ...] = ()
+) -> timegrid.Agenda:
+    """What the time rules know of this doctor now (timegrid.Agenda): its schedule, zone, blocked
+    periods, the country's notice and horizon, and `busy`, the time other bookings hold."""
+    return timegrid.Agenda(
+        windows=tuple(timegrid.stored_windows(doctor.available_times)),
+        slot_minutes=doctor_slot_minutes(doctor),
+        zone=ZoneInfo(doctor.time_zone),
+        now=now,
+        notice_minutes=int(country.min_notice_minutes),
+        advance_days=int(country.max_advance_days),
+        blocked=tuple((period.start, period.end) for period in doctor.unavailable or []),
+        busy=busy,
+    )
+
+
+def booking_shape(
+    doctor: Doctor, appointment_type: AppointmentType | None, *, duration_minutes: int | None
+) -> timegrid.Shape:
+    """What a booking holds: a type's duration and buffers, or the duration asked (default one slot)."""
+    if appointment_type is None:
+        return timegrid.Shape(duration_minutes or doctor_slot_minutes(doctor))
+    return timegrid.Shape(*type_minutes(appointment_type))
 
 
 def _has_upcoming(index, owner_id: str) -> bool:
@@ -264,36 +295,73 @@ def patient_has_upcoming(*, patient_id: str) -> bool:
     return _has_upcoming(Appointment.by_patient, patient_id)
 
 
-def doctor_availability(*, doctor_id: str, first_day: date, last_day: date) -> dict[str, Any]:
-    """Free slots on the doctor's grid between two local days: the weekly schedule minus booked
-    time, blocked periods, the past and the country's notice and horizon. Two reads: the doctor,
-    and one Query of the doctor's appointments in the range (the country's policy is cached)."""
+def appointment_type_has_upcoming(*, appointment_type_id: str) -> bool:
+    return _has_upcoming(Appointment.by_type, appointment_type_id)
+
+
+def doctor_availability(
+    *, doctor_id: str, first_day: date, last_day: date, appointment_type_id: str | None = None
+) -> dict[str, Any]:
+    """The starts between two local days at which a booking (of the type, if given) would be accepted
+    now: the weekly schedule minus held time (buffers included), blocked periods, the past and the
+    country's notice and horizon. Two reads: the doctor (with the type, one BatchGetItem), and one
+    Query of the doctor's appointments in the range (the country's policy is cached)."""
     if last_day < first_day:
         raise InvalidInput("to", "`to` must not be before `from`.")
     if (last_day - first_day).days + 1 > MAX_AVAILABILITY_DAYS:
         raise InvalidInput("to", f"Ask for at most {MAX_AVAILABILITY_DAYS} days at a time.")
-    doctor = doctor_get(doctor_id=doctor_id)
+    doctor, appointment_type = _doctor_and_type(doctor_id, appointment_type_id)
+    if appointment_type is not None:
+        offered_type_problem(doctor, appointment_type, field="appointmentTypeId")
     zone = ZoneInfo(doctor.time_zone)
     country = country_policy(country_id=doctor.country_id)
     range_start = datetime.combine(first_day, time(), zone).astimezone(UTC)
     range_end = datetime.combine(last_day + timedelta(days=1), time(), zone).astimezone(UTC)
-    now = utcnow()
-    earliest = now + timedelta(minutes=country.min_notice_minutes)
-    latest = now + timedelta(days=country.max_advance_days)
-    busy = [
-        (a.appointment_date, a.end_date)
-        for a in active_for_doctor(doctor_id=doctor_id, start=range_start, end=range_end)
-    ]
-    busy += [(period.start, period.end) for period in doctor.unavailable or []]
-    windows = timegrid.stored_windows(doctor.available_times)
+    shape = booking_shape(doctor, appointment_type, duration_minutes=None)
+    # Held time that reaches into the range, or that a start in it (with its buffers) reaches.
+    busy = tuple(
+        a.doctor_span()
+        for a in active_for_doctor(
+            doctor_id=doctor_id,
+            start=range_start - timedelta(minutes=shape.before),
+            end=range_end + timedelta(minutes=shape.duration + shape.after),
+        )
+    )
+    agenda = doctor_agenda(doctor, country, now=utcnow(), busy=busy)
     slots = [
         {"start": timegrid.iso_z(start), "end": timegrid.iso_z(end)}
-        for start, end in timegrid.grid_slots(
-            windows, slot_minutes=doctor_slot_minutes(doctor), zone=zone, first_day=first_day, last_day=last_day
-        )
-        if earliest <= start <= latest and not any(timegrid.overlaps(start, end, b0, b1) for b0, b1 in busy)
+        for start, end in timegrid.offered(agenda, shape, first_day=first_day, last_day=last_day)
     ]
-    return _availability(doctor, slots)
+    found = _availability(doctor, slots)
+    if appointment_type is not None:
+        found |= {"appointmentTypeId": appointment_type.appointment_type_id, "durationMinutes": shape.duration}
+    return found
+
+
+def _doctor_and_type(doctor_id: str, appointment_type_id: str | None) -> tuple[Doctor, AppointmentType | None]:
+    """The doctor (404 if missing) and the type (400 on appointmentTypeId if missing), one read."""
+    if appointment_type_id is None:
+        return doctor_get(doctor_id=doctor_id), None
+    doctor, appointment_type = batch_get([(Doctor, doctor_id), (AppointmentType, appointment_type_id)])
+    if doctor is None:
+        raise NotFound(f"Doctor '{doctor_id}' not found.")
+    if appointment_type is None:
+        raise InvalidInput("appointmentTypeId", f"Appointment type '{appointment_type_id}' does not exist.")
+    return cast(Doctor, doctor), cast(AppointmentType, appointment_type)
+
+
+def offered_type_problem(doctor: Doctor, appointment_type: AppointmentType, *, field: str) -> None:
+    """400 on `field` unless the doctor offers this type and it is active."""
+    type_id = appointment_type.appointment_type_id
+    if type_id not in (doctor.appointment_type_ids or []):
+        offers = ", ".join(doctor.appointment_type_ids or []) or "none"
+        raise InvalidInput(
+            field, f"Doctor '{doctor.doctor_id}' does not offer appointment type '{type_id}' (offers: {offers})."
+        )
+    if not appointment_type.active:
+        raise InvalidInput(
+            field, f"Appointment type '{type_id}' is retired (active: false) and can no longer be booked."
+        )
 
 
 def _availability(doctor, slots: list[dict[str, str]]) -> dict[str, Any]:

@@ -83,6 +83,23 @@ class AppointmentSerializer(RecordSerializer):
     appointmentDate = serializers.DateTimeField(source="appointment_date")
     endDate = serializers.DateTimeField(source="end_date", read_only=True)
     durationMinutes = serializers.IntegerField(source="duration_minutes")
+    appointmentTypeId = IdField(
+        source="appointment_type_id",
+        allow_null=True,
+        help_text="The type it was booked with; null when booked without one.",
+    )
+    bufferBeforeMinutes = serializers.IntegerField(
+        source="buffer_before_minutes",
+        allow_null=True,
+        help_text="The type's buffer before, as it was when booked: the doctor is held from "
+        "appointmentDate minus this. Null without a type.",
+    )
+    bufferAfterMinutes = serializers.IntegerField(
+        source="buffer_after_minutes",
+        allow_null=True,
+        help_text="The type's buffer after, as it was when booked: the doctor is held until endDate plus this. "
+        "Null without a type.",
+    )
     state = serializers.ChoiceField(choices=STATES)
     reason = TextField(allow_null=True)
     nextReminderAt = serializers.DateTimeField(source="next_reminder_at", read_only=True)
@@ -98,6 +115,12 @@ class AppointmentCreateSerializer(StrictSerializer):
         source="duration_minutes", required=False, min_value=5, max_value=MAX_DURATION_MINUTES
     )
     countryId = IdField(source="country_id", required=False)
+    appointmentTypeId = IdField(
+        source="appointment_type_id",
+        required=False,
+        help_text="One of the doctor's active appointmentTypeIds: the duration and the doctor's buffers come "
+        "from it (durationMinutes, if given, must equal the type's).",
+    )
     state = serializers.ChoiceField(
         choices=["pending", "scheduled"],
         required=False,
@@ -110,7 +133,9 @@ class AppointmentUpdateSerializer(StrictSerializer):
     """PATCH: a new time (reschedule), a state (transition), or the reason. The ids may be echoed
     back unchanged; `createdAt` and the like are ignored."""
 
-    ignored_keys = frozenset({"createdAt", "updatedAt", "version", "endDate", "nextReminderAt"})
+    ignored_keys = frozenset(
+        {"createdAt", "updatedAt", "version", "endDate", "nextReminderAt", "bufferBeforeMinutes", "bufferAfterMinutes"}
+    )
 
     appointmentId = IdField(source="appointment_id", required=False)
     appointmentDate = OffsetDateTimeField(source="appointment_date", required=False)
@@ -122,6 +147,7 @@ class AppointmentUpdateSerializer(StrictSerializer):
     patientId = IdField(source="patient_id", required=False)
     doctorId = IdField(source="doctor_id", required=False)
     countryId = IdField(source="country_id", required=False)
+    appointmentTypeId = IdField(source="appointment_type_id", required=False, allow_null=True)
 
 
 class AppointmentListParams(ListParamsSerializer):
@@ -156,3 +182,9 @@ class AvailabilityParams(StrictSerializer):
 
     vars()["from"] = BoundedDateField(source="first_day", help_text="First local day (in the doctor's zone).")
     to = BoundedDateField(source="last_day", help_text="Last local day (in the doctor's zone), inclusive.")
+    appointmentTypeId = IdField(
+        source="appointment_type_id",
+        required=False,
+        help_text="One of the doctor's active types: the starts a booking of that type would be accepted at, "
+        "each with end = start + the type's duration, the doctor's buffers kept free.",
+    )

@@ -123,6 +123,13 @@ class DoctorAvailabilityViewSet(AuditedView, viewsets.GenericViewSet):
         parameters=[
             OpenApiParameter("from", str, required=True, description="First local day, e.g. 2026-12-01"),
             OpenApiParameter("to", str, required=True, description="Last local day (at most 31 days)"),
+            OpenApiParameter(
+                "appointmentTypeId",
+                str,
+                required=False,
+                description="One of the doctor's active types: the starts a booking of it would be accepted at, "
+                "each with end = start + its duration, its buffers kept free around it.",
+            ),
         ],
         responses=inline_serializer(
             "Availability",
@@ -130,6 +137,10 @@ class DoctorAvailabilityViewSet(AuditedView, viewsets.GenericViewSet):
                 "doctorId": serializers.CharField(),
                 "timeZone": serializers.CharField(),
                 "slotMinutes": serializers.IntegerField(),
+                "appointmentTypeId": serializers.CharField(required=False, help_text="Given only with the parameter."),
+                "durationMinutes": serializers.IntegerField(
+                    required=False, help_text="The type's duration; given only with appointmentTypeId."
+                ),
                 "slots": serializers.ListField(child=serializers.DictField()),
             },
         ),

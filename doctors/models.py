@@ -49,5 +49,8 @@ class Doctor(RecordModel):
     available_times = ListAttribute(of=AvailableTime, attr_name="availableTimes")
     unavailable = ListAttribute(of=BlockedPeriod, default=list)
     email = UnicodeAttribute(null=True)
+    # The appointment types (of the doctor's country) it offers; none on doctors made before types.
+    # PynamoDB types `of` as the element's Python type, not its attribute class (PynamoDB issue #1246).
+    appointment_type_ids = ListAttribute[str](of=UnicodeAttribute, attr_name="appointmentTypeIds", default=list)  # type: ignore[arg-type]
 
     by_country = ByCountryIndex()

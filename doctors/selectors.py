@@ -40,3 +40,17 @@ def doctor_slot_minutes(doctor: Doctor) -> int:
 
 def doctor_exists_in_country(*, country_id: str) -> bool:
     return any(True for _ in Doctor.by_country.query(country_id, limit=1))
+
+
+def doctors_offering(*, country_id: str, appointment_type_id: str, limit: int = 6) -> list[str]:
+    """The ids of (up to `limit`) doctors of the country whose appointmentTypeIds name the type:
+    one Query of the country's doctors, page by page, filtered."""
+    found = Doctor.by_country.query(
+        country_id, filter_condition=Doctor.appointment_type_ids.contains(appointment_type_id)
+    )
+    offering = []
+    for doctor in found:
+        offering.append(doctor.doctor_id)
+        if len(offering) >= limit:
+            break
+    return offering

@@ -63,6 +63,9 @@ class BlockedPeriodSerializer(StrictSerializer):
         return attrs
 
 
+MAX_OFFERED_TYPES = 50
+
+
 class DoctorSerializer(RecordSerializer):
     doctorId = IdField(source="doctor_id", required=False)
     name = TextField(max_length=200)
@@ -88,6 +91,13 @@ class DoctorSerializer(RecordSerializer):
         "doctor itself.",
     )
     unavailable = BlockedPeriodSerializer(many=True, required=False, max_length=200)
+    appointmentTypeIds = serializers.ListField(
+        source="appointment_type_ids",
+        child=IdField(),
+        required=False,
+        max_length=MAX_OFFERED_TYPES,
+        help_text="The appointment types (of the doctor's country) the doctor offers; a booking may name one.",
+    )
 
     def validate_slotMinutes(self, value: int) -> int:
         if value % LOCK_MINUTES:
@@ -102,6 +112,9 @@ class DoctorSerializer(RecordSerializer):
                     f"start and end on {LOCK_MINUTES}-minute steps (e.g. 09:05, not 09:07)."
                 )
         return windows
+
+    def validate_appointmentTypeIds(self, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))  # each once, in the order given
 
     def validate_timeZone(self, value):
         if value is not None and not reference.is_time_zone(value):

@@ -2,6 +2,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from appointment_types.models import AppointmentType
+from appointment_types.selectors import appointment_types_found
 from countries.selectors import country_get_referenced
 from countries.services import country_must_exist
 from doctors.models import AvailableTime, BlockedPeriod, Doctor
@@ -15,7 +17,7 @@ from scheduler.db import (
     run_transaction,
     save_record,
 )
-from scheduler.exceptions import Conflict
+from scheduler.exceptions import Conflict, InvalidInput
 from scheduler.security import audit
 
 # Why a doctor may not be deleted yet, asked of the apps that refer to doctors (appointments adds its
@@ -46,6 +48,34 @@ def _stored_fields(fields: dict[str, Any]) -> dict[str, Any]:
     return stored
 
 
+def _check_offered_types(type_ids: list[str], country_id: str) -> None:
+    """Each offered type exists and belongs to the doctor's country (400 on appointmentTypeIds naming
+    it): one BatchGetItem."""
+    found = appointment_types_found(appointment_type_ids=type_ids)
+    for type_id in type_ids:
+        appointment_type = found.get(type_id)
+        if appointment_type is None:
+            raise InvalidInput("appointmentTypeIds", f"Appointment type '{type_id}' does not exist.")
+        if appointment_type.country_id != country_id:
+            raise InvalidInput(
+                "appointmentTypeIds",
+                f"Appointment type '{type_id}' belongs to country '{appointment_type.country_id}'; "
+                f"a doctor of country '{country_id}' offers its own country's types.",
+            )
+
+
+def _offered_types_still_there(tx: Transaction, type_ids: list[str]) -> None:
+    """In the doctor's write: each offered type still exists at commit (none deleted since the read)."""
+
+    def gone(type_id: str) -> Callable[[], InvalidInput]:
+        return lambda: InvalidInput("appointmentTypeIds", f"Appointment type '{type_id}' does not exist.")
+
+    for type_id in type_ids:
+        tx.check(
+            AppointmentType, type_id, condition=AppointmentType.appointment_type_id.exists(), on_fail=gone(type_id)
+        )
+
+
 def doctor_create(
     *,
     name: str,
@@ -57,8 +87,11 @@ def doctor_create(
     time_zone: str | None = None,
     unavailable: list[dict[str, Any]] | None = None,
     email: str | None = None,
+    appointment_type_ids: list[str] | None = None,
 ) -> Doctor:
     country = country_get_referenced(country_id=country_id)
+    type_ids = list(appointment_type_ids or [])
+    _check_offered_types(type_ids, country_id)
     doctor = Doctor(
         doctor_id or new_id(),
         **_stored_fields(
@@ -71,6 +104,7 @@ def doctor_create(
                 "available_times": available_times,
                 "unavailable": unavailable or [],
                 "email": email,
+                "appointment_type_ids": type_ids,
             }
         ),
     )
@@ -78,6 +112,7 @@ def doctor_create(
 
     def build(tx: Transaction) -> None:
         country_must_exist(tx, country_id)
+        _offered_types_still_there(tx, type_ids)
         tx.put(
             doctor,
             condition=Doctor.doctor_id.does_not_exist(),
@@ -98,16 +133,23 @@ def doctor_update(
         changes.setdefault("time_zone", None)
         changes.setdefault("unavailable", [])
         changes.setdefault("email", None)
+        changes.setdefault("appointment_type_ids", [])
     country_changed = "country_id" in changes and changes["country_id"] != doctor.country_id
     if changes.get("time_zone", "") is None or (country_changed and "time_zone" not in changes):
         changes["time_zone"] = country_get_referenced(country_id=changes.get("country_id", doctor.country_id)).time_zone
     elif country_changed:
         country_get_referenced(country_id=changes["country_id"])
+    types_changed = "appointment_type_ids" in changes or country_changed
+    if types_changed:
+        type_ids = changes.get("appointment_type_ids", doctor.appointment_type_ids or [])
+        _check_offered_types(list(type_ids), changes.get("country_id", doctor.country_id))
     apply_changes(doctor, _stored_fields(changes), if_match=if_match)
 
     def also(tx: Transaction) -> None:
         if country_changed:
             country_must_exist(tx, doctor.country_id)
+        if types_changed:
+            _offered_types_still_there(tx, list(doctor.appointment_type_ids or []))
         audit.join(tx)
 
     save_record(doctor, if_match=if_match, also=also)

@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "countries",
     "doctors",
     "patients",
+    "appointment_types",
     "appointments",
     "accounts",
 ]
@@ -216,6 +217,7 @@ DYNAMODB_TABLES = {
         "doctors",
         "patients",
         "appointments",
+        "appointment_types",
         "slots",
         "users",
         "tokens",

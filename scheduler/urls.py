@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from accounts.views import AuditView, MeView, TokenView, UserViewSet, login_page, logout_page
+from appointment_types.views import AppointmentTypeViewSet
 from appointments.views import AppointmentViewSet, DoctorAvailabilityViewSet
 from countries.views import CountryViewSet
 from doctors.views import DoctorViewSet
@@ -22,6 +23,7 @@ router = OptionalSlashRouter()
 router.register("countries", CountryViewSet, basename="country")
 router.register("doctors", DoctorViewSet, basename="doctor")
 router.register("doctors", DoctorAvailabilityViewSet, basename="doctor-availability")  # /doctors/{id}/availability
+router.register("appointment-types", AppointmentTypeViewSet, basename="appointment-type")
 router.register("patients", PatientViewSet, basename="patient")
 router.register("appointments", AppointmentViewSet, basename="appointment")
 router.register("users", UserViewSet, basename="user")

@@ -1,7 +1,8 @@
 """Booking: a new appointment, or the replay of one already made with the same appointmentId.
 
 A booking is one TransactWriteItems: the appointment (if its id is new) and one lock item per
-5-minute bucket of the doctor's and of the patient's time (if none of them exists). It all happens
+5-minute bucket of the doctor's time (widened by an appointment type's buffers) and of the patient's
+(if none of them exists). It all happens
 or nothing does, so no doctor or patient is ever booked twice, however many API processes race.
 """
 
@@ -10,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import cast
-from zoneinfo import ZoneInfo
 
+from appointment_types.models import AppointmentType
 from appointments import outbox, timegrid
 from appointments.locks import lock_keys_for, put_locks
 from appointments.models import PENDING, Appointment
-from appointments.selectors import MAX_DURATION_MINUTES, appointment_get
+from appointments.selectors import (
+    MAX_DURATION_MINUTES,
+    appointment_get,
+    booking_shape,
+    doctor_agenda,
+    offered_type_problem,
+)
 from appointments.signals import announce
 from countries.models import Country
 from countries.selectors import country_policy
@@ -40,53 +47,53 @@ class _IdTaken(ApplicationError):
 # --- Checks ------------------------------------------------------------------------------------
 
 
-def check_time(*, doctor: Doctor, country: Country, start: datetime, duration_minutes: int, now: datetime) -> None:
-    """400 naming appointmentDate (or durationMinutes) when the time cannot be booked."""
-    if duration_minutes % doctor.slot_minutes:
+def check_time(
+    *,
+    doctor: Doctor,
+    country: Country,
+    start: datetime,
+    duration_minutes: int,
+    now: datetime,
+    buffers: tuple[int, int] = (0, 0),
+    typed: bool = False,
+) -> None:
+    """400 naming appointmentDate (or durationMinutes) when the time cannot be booked: the rules of
+    timegrid.refusal, which availability offers by. Held time is not judged here: the booking's lock
+    items are, in its transaction. `typed`: the duration is an appointment type's, which need not be
+    a multiple of the doctor's slots."""
+    if not typed and duration_minutes % doctor_slot_minutes(doctor):
         raise InvalidInput(
             "durationMinutes",
-            f"{duration_minutes} is not a multiple of the doctor's {doctor.slot_minutes}-minute slots.",
-        )
-    end = start + timedelta(minutes=duration_minutes)
-    if start < now:
-        raise InvalidInput("appointmentDate", f"{timegrid.iso_z(start)} is in the past.")
-    if start < now + timedelta(minutes=country.min_notice_minutes):
-        raise InvalidInput(
-            "appointmentDate",
-            f"{timegrid.iso_z(start)} is too soon: book at least {country.min_notice_minutes} minutes ahead.",
-        )
-    if start > now + timedelta(days=country.max_advance_days):
-        raise InvalidInput(
-            "appointmentDate",
-            f"{timegrid.iso_z(start)} is too far ahead: book at most {country.max_advance_days} days ahead.",
+            f"{duration_minutes} is not a multiple of the doctor's {doctor_slot_minutes(doctor)}-minute slots.",
         )
     if duration_minutes > MAX_DURATION_MINUTES:
         raise InvalidInput("durationMinutes", f"An appointment lasts at most {MAX_DURATION_MINUTES} minutes.")
-    windows = timegrid.stored_windows(doctor.available_times)
-    problem = timegrid.schedule_problem(
-        start, duration_minutes, windows, slot_minutes=doctor_slot_minutes(doctor), zone=ZoneInfo(doctor.time_zone)
-    )
-    if problem:
-        raise InvalidInput("appointmentDate", problem)
-    for period in doctor.unavailable or []:
-        if timegrid.overlaps(start, end, period.start, period.end):
-            # Not the period's reason: it is often medical, and the caller may be a patient.
-            raise InvalidInput(
-                "appointmentDate",
-                f"The doctor is unavailable from {timegrid.iso_z(period.start)} to {timegrid.iso_z(period.end)}.",
-            )
+    agenda = doctor_agenda(doctor, country, now=now)
+    refused = timegrid.refusal(agenda, timegrid.Shape(duration_minutes, *buffers), start)
+    if refused is not None:
+        raise InvalidInput(refused.field, refused.message)
 
 
 # --- Booking -----------------------------------------------------------------------------------
 
 
 def _same_request(
-    existing: Appointment, doctor: Doctor | None, *, patient_id, doctor_id, start, duration_minutes, country_id, reason
+    existing: Appointment,
+    doctor: Doctor | None,
+    *,
+    patient_id,
+    doctor_id,
+    start,
+    duration_minutes,
+    country_id,
+    reason,
+    appointment_type_id,
 ) -> bool:
     """The stored booking is what this request asks for, defaults resolved as they were at booking."""
-    default_duration = doctor.slot_minutes if doctor else existing.duration_minutes
+    default_duration = existing.duration_minutes if existing.appointment_type_id or not doctor else doctor.slot_minutes
     return (
-        existing.patient_id == patient_id
+        (existing.appointment_type_id or None) == (appointment_type_id or None)
+        and existing.patient_id == patient_id
         and existing.doctor_id == doctor_id
         and existing.appointment_date == start
         and existing.duration_minutes == (duration_minutes or default_duration)
@@ -105,6 +112,7 @@ def appointment_create(
     country_id: str | None = None,
     reason: str | None = None,
     state: str | None = None,
+    appointment_type_id: str | None = None,
     check_parties: Callable[[Doctor | None, Patient | None], None] | None = None,
     may_see: Callable[[Appointment], bool] | None = None,
 ) -> tuple[Appointment, bool]:
@@ -121,14 +129,21 @@ def appointment_create(
         "duration_minutes": duration_minutes,
         "country_id": country_id,
         "reason": reason,
+        "appointment_type_id": appointment_type_id,
     }
-    keys: list[tuple[type[Doctor | Patient | Appointment], str]] = [(Doctor, doctor_id), (Patient, patient_id)]
+    keys: list[tuple[type[Doctor | Patient | Appointment | AppointmentType], str]] = [
+        (Doctor, doctor_id),
+        (Patient, patient_id),
+    ]
+    if appointment_type_id:
+        keys.append((AppointmentType, appointment_type_id))
     if appointment_id:
         keys.append((Appointment, appointment_id))
     found = batch_get(keys)
     # batch_get gives each key's item, of that key's model, in the keys' order.
     doctor, patient = cast("Doctor | None", found[0]), cast("Patient | None", found[1])
-    existing = cast("list[Appointment | None]", found[2:])
+    appointment_type = cast("AppointmentType | None", found[2]) if appointment_type_id else None
+    existing = cast("list[Appointment | None]", found[3 if appointment_type_id else 2 :])
     if check_parties is not None:
         check_parties(doctor, patient)
     if existing and existing[0] is not None:
@@ -141,9 +156,28 @@ def appointment_create(
         raise InvalidInput(
             "countryId", f"Doctor '{doctor_id}' practises in country '{doctor.country_id}', not '{country_id}'."
         )
+    if appointment_type_id:
+        if appointment_type is None:
+            raise InvalidInput("appointmentTypeId", f"Appointment type '{appointment_type_id}' does not exist.")
+        offered_type_problem(doctor, appointment_type, field="appointmentTypeId")
+    shape = booking_shape(doctor, appointment_type, duration_minutes=duration_minutes)
+    if appointment_type is not None and duration_minutes not in (None, shape.duration):
+        raise InvalidInput(
+            "durationMinutes",
+            f"An appointment of type '{appointment_type_id}' lasts {shape.duration} minutes; "
+            "leave durationMinutes out or give that.",
+        )
     country = country_policy(country_id=doctor.country_id)
-    duration = duration_minutes or doctor_slot_minutes(doctor)
-    check_time(doctor=doctor, country=country, start=appointment_date, duration_minutes=duration, now=utcnow())
+    duration = shape.duration
+    check_time(
+        doctor=doctor,
+        country=country,
+        start=appointment_date,
+        duration_minutes=duration,
+        now=utcnow(),
+        buffers=(shape.before, shape.after),
+        typed=appointment_type is not None,
+    )
 
     appointment = Appointment(
         appointment_id or new_id(),
@@ -155,6 +189,9 @@ def appointment_create(
         duration_minutes=duration,
         reason=reason,
     )
+    if appointment_type is not None:
+        appointment.appointment_type_id = appointment_type.appointment_type_id
+        appointment.buffer_before_minutes, appointment.buffer_after_minutes = shape.before, shape.after
     appointment.set_state(PENDING)
     appointment.lock_keys = lock_keys_for(appointment)
     appointment.touch()

@@ -160,8 +160,24 @@ def appointment_reschedule(
     # A NumberAttribute is a float to PynamoDB's types; durationMinutes is only ever written from an
     # integer (the serializers' IntegerField), and whole numbers load as int, so int() changes nothing.
     duration = duration_minutes or int(appointment.duration_minutes)
+    typed = bool(appointment.appointment_type_id)
+    if typed and duration != int(appointment.duration_minutes):
+        raise InvalidInput(
+            "durationMinutes",
+            f"This appointment of type '{appointment.appointment_type_id}' lasts {int(appointment.duration_minutes)} "
+            "minutes, as booked; cancel it and book another type to change that.",
+        )
     country = country_policy(country_id=appointment.country_id)
-    check_time(doctor=doctor, country=country, start=appointment_date, duration_minutes=duration, now=now)
+    # The type's values as they were when it was booked (an edit of the type since changes nothing).
+    check_time(
+        doctor=doctor,
+        country=country,
+        start=appointment_date,
+        duration_minutes=duration,
+        now=now,
+        buffers=appointment.buffers(),
+        typed=typed,
+    )
     old_keys = set(appointment.lock_keys or [])
     appointment.appointment_date = appointment_date
     appointment.duration_minutes = duration
@@ -210,7 +226,13 @@ def _update(appointment: Appointment, changes: dict, if_match: int | None) -> Ap
         del changes["reason"]
     if not changes:
         return appointment
-    for field, attribute in (("patientId", "patient_id"), ("doctorId", "doctor_id"), ("countryId", "country_id")):
+    fixed = (
+        ("patientId", "patient_id"),
+        ("doctorId", "doctor_id"),
+        ("countryId", "country_id"),
+        ("appointmentTypeId", "appointment_type_id"),
+    )
+    for field, attribute in fixed:
         if attribute in changes:
             raise InvalidInput(field, "cannot be changed; cancel this appointment and book a new one.")
     if changes.get("state") == SCHEDULED:

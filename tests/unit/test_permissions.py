@@ -123,6 +123,7 @@ def test_each_resource_registers_its_id_as_a_link_and_the_workers_get_the_projec
         "patientId": "/patients/",
         "doctorId": "/doctors/",
         "countryId": "/countries/",
+        "appointmentTypeId": "/appointment-types/",
         "username": "/users/",
     }
     assert workers._app() is app

@@ -112,6 +112,7 @@ def test_bootstrap_and_backfill_upgrade_an_old_table(old_layout, settings):
         "byCountryDay",
         "byState",
         "byReminder",
+        "byType",
     }
 
 
