@@ -1,6 +1,7 @@
 """Races through real HTTP against two API processes: a slot is booked at most once."""
 
 import threading
+from datetime import timedelta
 
 import pytest
 import requests
@@ -80,3 +81,52 @@ def test_one_patient_two_doctors_same_time(clinic, servers):
     codes = race(bodies, clinic.token)
     assert sorted(codes) == [201] + [409] * 9
     assert len(list(Appointment.scan())) == 1
+
+
+def test_forty_clients_over_buffered_slots_never_overlap_a_doctors_held_time(clinic, servers):
+    """A 30-minute procedure with 15 minutes before and 15 after, on a 15-minute grid: 40 clients on
+    two API processes race for eight starts 15 minutes apart, where any two within 45 minutes clash.
+    What is booked never overlaps (buffers included), and the starts booked are a maximal set: every
+    refused start clashes with a booked one."""
+    body = {
+        "appointmentTypeId": "procedure",
+        "countryId": "002",
+        "name": "Procedure",
+        "durationMinutes": 30,
+        "bufferBeforeMinutes": 15,
+        "bufferAfterMinutes": 15,
+    }
+    assert clinic.post("/appointment-types", body, format="json").status_code == 201
+    change = {"slotMinutes": 15, "appointmentTypeIds": ["procedure"]}
+    assert clinic.patch("/doctors/doctor001", change, format="json").status_code == 200
+    for index in range(40):
+        patient = {"patientId": f"p{index}", "name": f"Patient {index}", "countryId": "002"}
+        assert clinic.post("/patients", patient, format="json").status_code == 201
+    first = next_local(MONDAY, "10:30")
+    starts = [first + timedelta(minutes=15 * step) for step in range(8)]
+    bodies = [
+        (
+            servers[index % 2],
+            {
+                "patientId": f"p{index}",
+                "doctorId": "doctor001",
+                "appointmentDate": z(starts[index % 8]),
+                "appointmentTypeId": "procedure",
+            },
+        )
+        for index in range(40)
+    ]
+    codes = race(bodies, clinic.token)
+    assert set(codes) <= {201, 409} and codes.count(201) >= 2, codes
+    booked = sorted(Appointment.scan(), key=lambda a: a.appointment_date)
+    assert len(booked) == codes.count(201)
+    spans = [a.doctor_span() for a in booked]
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:], strict=False)), spans
+    for start in starts:  # every start (booked or refused) needs time that a booked one holds
+        need = (start - timedelta(minutes=15), start + timedelta(minutes=45))
+        assert any(need[0] < end and begin < need[1] for begin, end in spans), start
+    # Every lock item belongs to a booked appointment, and each holds exactly its span's buckets.
+    locks = [lock for lock in Lock.scan() if lock.slot_key.startswith(("doctor#", "patient#"))]
+    owners = {lock.owner for lock in locks}
+    assert owners == {a.appointment_id for a in booked}
+    assert len(locks) == len(booked) * (60 // 5 + 30 // 5)
