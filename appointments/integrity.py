@@ -96,18 +96,22 @@ class RepairOutcome:
 
 class _Holder:
     """What the lock check needs of one appointment, kept small: 100k of them must fit in memory.
-    Whether it claims a lock key is judged from the first and last 5-minute bucket of its time, as
-    `lock_keys_for` builds them, unless its lockKeys differ from that (then they are kept as they are)."""
+    Whether it claims a lock key is judged from the first and last 5-minute bucket of the doctor's
+    time (buffers included) and of the patient's, as `lock_keys_for` builds them, unless its lockKeys
+    differ from that (then they are kept as they are)."""
 
-    __slots__ = ("state", "doctor_id", "patient_id", "first", "last", "odd_keys", "required", "found")
+    __slots__ = ("state", "doctor_id", "patient_id", "spans", "odd_keys", "required", "found")
 
     def __init__(self, appointment: Appointment, now: datetime) -> None:
         self.state = appointment.state
         self.doctor_id = appointment.doctor_id
         self.patient_id = appointment.patient_id
         needed = lock_keys_for(appointment)
-        self.first = _bucket(needed[0]) if needed else ""
-        self.last = _bucket(needed[-1]) if needed else ""
+        self.spans: dict[str, tuple[str, str]] = {}
+        for kind in SLOT_KINDS:
+            buckets = [_bucket(key) for key in needed if _lock_kind(key) == kind]
+            if buckets:
+                self.spans[kind] = (buckets[0], buckets[-1])
         keys = list(appointment.lock_keys or [])
         self.odd_keys = None if sorted(keys) == sorted(needed) else frozenset(keys)
         # How many lock items it must hold now, and how many the lock Scan found with it as owner.
@@ -122,7 +126,8 @@ class _Holder:
         kind, _, rest = key.partition("#")
         owner_id, _, bucket = rest.rpartition("#")
         expected = {"doctor": self.doctor_id, "patient": self.patient_id}.get(kind)
-        return owner_id == expected and self.first <= bucket <= self.last
+        first, last = self.spans.get(kind, ("~", ""))
+        return owner_id == expected and first <= bucket <= last
 
 
 def _bucket(key: str) -> str:
@@ -198,6 +203,8 @@ _APPOINTMENT_ATTRIBUTES = [
     "appointmentDate",
     "endDate",
     "durationMinutes",
+    "bufferBeforeMinutes",
+    "bufferAfterMinutes",
     "state",
     "lockKeys",
     "pendingKey",

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts import services as accounts
+from appointment_types import services as appointment_types
+from appointment_types.serializers import AppointmentTypeSerializer
 from appointments import services as appointments
 from appointments.serializers import AppointmentCreateSerializer
 from countries import services as countries
@@ -23,13 +25,22 @@ COUNTRIES = [
     {"countryId": "604", "name": "PERU", "code": "PE"},
     {"countryId": "724", "name": "SPAIN", "code": "ES"},
 ]
+TYPES = [
+    {"appointmentTypeId": "demo-cl-first-visit", "countryId": "002", "name": "Primera consulta",
+     "durationMinutes": 45, "bufferAfterMinutes": 15},
+    {"appointmentTypeId": "demo-cl-follow-up", "countryId": "002", "name": "Control", "durationMinutes": 15},
+    {"appointmentTypeId": "demo-es-visit", "countryId": "724", "name": "Consulta", "durationMinutes": 20,
+     "bufferBeforeMinutes": 5, "bufferAfterMinutes": 5},
+]  # fmt: skip
 DOCTORS = [
     {"doctorId": "demo-lorea", "name": "Dr. Lorea", "speciality": "Estomatolog", "countryId": "002",
-     "availableTimes": ["Monday 10am-4pm", "Wednesday 1pm-5pm", "Friday 9am-1pm"]},
+     "availableTimes": ["Monday 10am-4pm", "Wednesday 1pm-5pm", "Friday 9am-1pm"],
+     "appointmentTypeIds": ["demo-cl-first-visit", "demo-cl-follow-up"]},
     {"doctorId": "demo-quispe", "name": "Dr. Quispe", "speciality": "Cardiology", "countryId": "604",
      "availableTimes": ["Tuesday 08:00-12:00", "Thursday 14:00-18:00"], "slotMinutes": 20},
     {"doctorId": "demo-garcia", "name": "Dra. García", "speciality": "General practice", "countryId": "724",
-     "availableTimes": ["Mon 09:00-14:00", "Tue 09:00-14:00", "Wed 09:00-14:00", "Thu 09:00-14:00"]},
+     "availableTimes": ["Mon 09:00-14:00", "Tue 09:00-14:00", "Wed 09:00-14:00", "Thu 09:00-14:00"],
+     "appointmentTypeIds": ["demo-es-visit"]},
 ]  # fmt: skip
 PATIENTS = [
     {"patientId": "demo-ana", "name": "Ana Pérez", "countryId": "002", "email": "ana@example.com"},
@@ -47,8 +58,8 @@ DEMO_PASSWORD = "demo passphrase 2026"  # noqa: S105 - local stage only (see han
 
 class Command(BaseCommand):
     help = (
-        "Create a demo clinic network: 3 countries, 3 doctors with weekly schedules, 4 patients and "
-        "a week of appointments (and, on the local stage, a staff, a doctor and a patient user). "
+        "Create a demo clinic network: 3 countries, 3 appointment types, 3 doctors with weekly schedules, "
+        "4 patients and a week of appointments (and, on the local stage, a staff, a doctor and a patient user). "
         "Run it again at will: what exists is kept."
     )
 
@@ -56,6 +67,14 @@ class Command(BaseCommand):
         self.counts = {"created": 0, "kept": 0}
         for body in COUNTRIES:
             self._make("country", body["countryId"], CountrySerializer, body, countries.country_create)
+        for body in TYPES:
+            self._make(
+                "appointment type",
+                body["appointmentTypeId"],
+                AppointmentTypeSerializer,
+                body,
+                appointment_types.appointment_type_create,
+            )
         for body in DOCTORS:
             self._make("doctor", body["doctorId"], DoctorSerializer, body, doctors.doctor_create)
         for body in PATIENTS:
@@ -91,16 +110,30 @@ class Command(BaseCommand):
             self._report("kept", f"{kind} {record_id}")
 
     def _week_of_appointments(self) -> None:
-        """Two bookings a day per doctor over the next 7 days, at the first free grid times."""
+        """Two bookings a day per doctor over the next 7 days, at the first free times (of the doctor's
+        first appointment type, if it offers any)."""
         from appointments.selectors import doctor_availability
 
         for doctor in DOCTORS:
             zone_patients = [p["patientId"] for p in PATIENTS if p["countryId"] == doctor["countryId"]]
             first = (datetime.now(ZoneInfo("UTC")) + timedelta(days=1)).date()
-            slots = doctor_availability(doctor_id=doctor["doctorId"], first_day=first, last_day=first + timedelta(6))
+            type_id = (doctor.get("appointmentTypeIds") or [None])[0]
+            slots = doctor_availability(
+                doctor_id=doctor["doctorId"],
+                first_day=first,
+                last_day=first + timedelta(6),
+                appointment_type_id=type_id,
+            )
+            kind = next((t for t in TYPES if t["appointmentTypeId"] == type_id), {})
+            gap = timedelta(minutes=kind.get("bufferAfterMinutes", 0) + kind.get("bufferBeforeMinutes", 0))
             by_day: dict[str, list[str]] = {}
+            free_from: dict[str, datetime] = {}
             for slot in slots["slots"]:
-                by_day.setdefault(slot["start"][:10], []).append(slot["start"])
+                day, start = slot["start"][:10], datetime.fromisoformat(slot["start"])
+                if day in free_from and start < free_from[day]:
+                    continue  # the day's earlier booking (with its buffers) holds this start
+                by_day.setdefault(day, []).append(slot["start"])
+                free_from[day] = datetime.fromisoformat(slot["end"]) + gap
             starts = [start for day in sorted(by_day) for start in by_day[day][:2]]
             for index, start in enumerate(starts):
                 appointment_id = f"{doctor['doctorId']}-{start[:10]}-{index % 2}"
@@ -109,6 +142,7 @@ class Command(BaseCommand):
                     "doctorId": doctor["doctorId"],
                     "patientId": zone_patients[index % len(zone_patients)],
                     "appointmentDate": start,
+                    **({"appointmentTypeId": type_id} if type_id else {}),
                 }
                 serializer = AppointmentCreateSerializer(data=body)
                 serializer.is_valid(raise_exception=True)

@@ -30,7 +30,7 @@ class Command(BaseCommand):
             doctor, range_key_condition=Appointment.appointment_date.between(start, end - timedelta(microseconds=1))
         )
         self.stdout.write(f"{record.name} ({doctor}), {day:%A %Y-%m-%d}, times in {record.time_zone}")
-        header = f"{'time':<13} {'state':<10} {'patient':<20} appointment"
+        header = f"{'time':<13} {'state':<10} {'type (doctor held)':<34} {'patient':<20} appointment"
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         count = 0
@@ -38,8 +38,13 @@ class Command(BaseCommand):
             begins = appointment.appointment_date.astimezone(zone)
             ends = appointment.end_date.astimezone(zone)
             when = f"{begins:%H:%M}-{ends:%H:%M}"
+            kind = appointment.appointment_type_id or "-"
+            if any(appointment.buffers()):
+                held_start, held_end = (moment.astimezone(zone) for moment in appointment.doctor_span())
+                kind += f" ({held_start:%H:%M}-{held_end:%H:%M})"
             self.stdout.write(
-                f"{when:<13} {appointment.state:<10} {appointment.patient_id:<20} {appointment.appointment_id}"
+                f"{when:<13} {appointment.state:<10} {kind:<34} {appointment.patient_id:<20} "
+                f"{appointment.appointment_id}"
             )
             count += 1
         self.stdout.write(f"{count} appointment{'s' if count != 1 else ''}" if count else "no appointments")

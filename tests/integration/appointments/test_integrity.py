@@ -3,7 +3,7 @@ what is safe and leaves a double booking to a person."""
 
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.core.management import CommandError, call_command
 
@@ -220,3 +220,24 @@ def test_changes_made_during_the_scans_are_not_problems(world, monkeypatch):
     assert report.problems == []
     # a-late's locks and event, a-pe's freed locks, a-cl's old and new locks
     assert report.counts["rechecked"] >= 4
+
+
+def test_a_typed_appointments_buffer_locks_are_checked_and_repaired_like_its_own(world):
+    """The doctor's lock items over an appointment type's buffers are the appointment's: a lost one
+    is a missing lock, put back by the repair; a clean check counts them as held."""
+    api = world["admin"]
+    body = {"appointmentTypeId": "proc", "countryId": "002", "name": "Proc", "durationMinutes": 30}
+    assert api.post("/appointment-types", {**body, "bufferAfterMinutes": 15}, format="json").status_code == 201
+    assert api.patch("/doctors/d-cl", {"appointmentTypeIds": ["proc"]}, format="json").status_code == 200
+    at = world["at_cl"] + timedelta(hours=2)
+    booked = {"appointmentId": "t-1", "patientId": "p-cl", "doctorId": "d-cl", "appointmentDate": z(at)}
+    assert api.post("/appointments", {**booked, "appointmentTypeId": "proc"}, format="json").status_code == 201
+    clean, output = check("--no-progress")
+    assert clean, output
+    buffer_lock = f"doctor#d-cl#{(at + timedelta(minutes=40)).astimezone(UTC):%Y-%m-%dT%H:%MZ}"  # in the buffer
+    assert buffer_lock in Appointment.get("t-1").lock_keys
+    Lock.get(buffer_lock).delete()
+    clean, output = check("--no-progress")
+    assert not clean and f"problem: missing_lock appointment_id=t-1 lock_key={buffer_lock}" in output
+    assert check("--repair", "--no-progress")[0]
+    assert Lock.get(buffer_lock, consistent_read=True).owner == "t-1"
