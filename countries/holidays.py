@@ -21,6 +21,7 @@ import holidays as holiday_calendars
 from scheduler.exceptions import InvalidInput
 
 PUBLIC, CLOSURE = "public", "closure"
+HOLIDAY_KINDS = (PUBLIC, CLOSURE)
 # Names of several holidays on one date, in one string a message can quote.
 NAME_SEPARATOR = "; "
 

@@ -1,10 +1,11 @@
+import re
 from datetime import date
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from countries import reference
-from countries.holidays import CLOSURE, PUBLIC
+from countries.holidays import HOLIDAY_KINDS
 from countries.selectors import country_observes_holidays
 from scheduler.api.serializers import (
     BoundedDateField,
@@ -70,6 +71,9 @@ class ClosuresField(serializers.Field):
             problems = [f"unknown field '{name[:20]}'" for name in unknown] + [f"'{m}' missing" for m in missing]
             fields = ", ".join(problems)
             raise serializers.ValidationError(f"{label}: {fields}; expected {_CLOSURE_SHAPE}.")
+        day = entry["date"]
+        if isinstance(day, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) and not _is_calendar_date(day):
+            raise serializers.ValidationError(f"{label}: date: {day} is not a day of the calendar.")
         checked = {}
         for name, field in (("date", BoundedDateField()), ("name", TextField(max_length=CLOSURE_NAME_MAX))):
             try:
@@ -82,6 +86,14 @@ class ClosuresField(serializers.Field):
     def to_representation(self, value):
         entries = [{"date": closure.date, "name": closure.name} for closure in value or []]
         return sorted(entries, key=lambda entry: entry["date"])
+
+
+def _is_calendar_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 class ObservesHolidaysField(serializers.BooleanField):
@@ -166,7 +178,7 @@ class HolidaysParams(StrictSerializer):
 class HolidaySerializer(serializers.Serializer):
     date = serializers.DateField()
     name = serializers.CharField(help_text="In the holidays package's language for the country; a closure's own.")
-    kind = serializers.ChoiceField(choices=[PUBLIC, CLOSURE])
+    kind = serializers.ChoiceField(choices=HOLIDAY_KINDS)
 
 
 class CountryHolidaysSerializer(serializers.Serializer):

@@ -438,6 +438,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["scheduler.api.schema.strip_optional_slash"],
+    # An enum named after its field alone ("KindEnum") would clash with the next field called kind.
+    "ENUM_NAME_OVERRIDES": {"HolidayKindEnum": "countries.holidays.HOLIDAY_KINDS"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "scheduler.api.schema.document_errors",
