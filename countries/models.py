@@ -1,4 +1,4 @@
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from scheduler.db import RecordModel, register, table_meta
@@ -24,6 +24,13 @@ class ListIndex(GlobalSecondaryIndex):
     country_id = UnicodeAttribute(range_key=True, attr_name="countryId")
 
 
+class Closure(MapAttribute):
+    """A day the country's clinics are closed besides its public holidays: a local date and why."""
+
+    date = UnicodeAttribute()  # YYYY-MM-DD
+    name = UnicodeAttribute()
+
+
 @register
 class Country(RecordModel):
     class Meta(table_meta("countries")):
@@ -38,6 +45,10 @@ class Country(RecordModel):
     cancellation_cutoff_minutes = NumberAttribute(attr_name="cancellationCutoffMinutes", default=0)
     # PynamoDB types `of` as the element's Python type, not its attribute class (PynamoDB issue #1246).
     reminder_offsets_minutes = ListAttribute[float](of=NumberAttribute, attr_name="reminderOffsetsMinutes")  # type: ignore[arg-type]
+    # Absent on countries stored before holidays were known: those observe them
+    # (countries.selectors.country_observes_holidays).
+    observes_holidays = BooleanAttribute(attr_name="observesHolidays", null=True)
+    closures = ListAttribute(of=Closure, default=list)
     list_key = UnicodeAttribute(attr_name="listKey", default=COUNTRY_LIST_KEY)
 
     by_code = CodeIndex()

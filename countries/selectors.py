@@ -1,7 +1,10 @@
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from countries.holidays import holidays_of, valid_subdivision
 from countries.models import COUNTRY_LIST_KEY, Country
 from scheduler.db import Page, paginate, utcnow
 from scheduler.exceptions import InvalidInput, NotFound
@@ -20,6 +23,33 @@ def country_get_referenced(*, country_id: str, field: str = "countryId") -> Coun
         return Country.get(country_id)
     except Country.DoesNotExist:
         raise InvalidInput(field, f"Country '{country_id}' does not exist.") from None
+
+
+def country_observes_holidays(country: Country) -> bool:
+    """Whether the country's public holidays close its doctors: a country stored before the
+    attribute existed (None) observes them."""
+    return country.observes_holidays is not False
+
+
+def country_closures(country: Country) -> dict[date, str]:
+    """The country's closures: local date → name."""
+    return {date.fromisoformat(closure.date): closure.name for closure in country.closures or []}
+
+
+def country_holidays(*, country: Country, year: int | None = None, subdivision: str | None = None) -> dict[str, Any]:
+    """GET /countries/{id}/holidays: the year's public holidays (when the country observes them; the
+    subdivision's too) and closures, by date. `year` defaults to the current one in the country's zone."""
+    subdivision = valid_subdivision(country.code, subdivision)
+    if year is None:
+        year = utcnow().astimezone(ZoneInfo(country.time_zone)).year
+    entries = holidays_of(
+        year,
+        code=country.code,
+        observes=country_observes_holidays(country),
+        closures=country_closures(country),
+        subdivision=subdivision,
+    )
+    return {"countryId": country.country_id, "year": year, "subdivision": subdivision, "holidays": entries}
 
 
 # Countries are reference data read by every booking: each process keeps them for a short while.

@@ -1,9 +1,12 @@
 import logging
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
+from django.conf import settings
+
 from countries import reference
-from countries.models import Country
+from countries.models import Closure, Country
 from countries.selectors import country_get, country_policy_forget
 from scheduler.db import (
     Transaction,
@@ -39,6 +42,20 @@ def _code_taken(code: str) -> Conflict:
     return Conflict(f"Another country already uses code '{code}'.", code="duplicate")
 
 
+def _observes_by_default() -> bool:
+    return bool(settings.COUNTRIES_OBSERVE_HOLIDAYS_BY_DEFAULT)
+
+
+def _stored_closures(closures: list[dict[str, Any]] | None) -> list[Closure]:
+    """Validated closures ({"date": date, "name": str}) → map attributes, by date."""
+    entries = sorted(closures or [], key=lambda entry: entry["date"])
+    return [Closure(date=_iso(entry["date"]), name=entry["name"]) for entry in entries]
+
+
+def _iso(day: date | str) -> str:
+    return day if isinstance(day, str) else day.isoformat()
+
+
 def country_must_exist(tx: Transaction, country_id: str, *, field: str = "countryId") -> None:
     """Add to a write that references the country: guards against its deletion since it was read."""
     tx.check(
@@ -59,7 +76,10 @@ def country_create(
     max_advance_days: int = 180,
     cancellation_cutoff_minutes: int = 0,
     reminder_offsets_minutes: list[int] | None = None,
+    observes_holidays: bool | None = None,
+    closures: list[dict[str, Any]] | None = None,
 ) -> Country:
+    """`observes_holidays` left out: COUNTRIES_OBSERVE_HOLIDAYS_BY_DEFAULT."""
     country = Country(
         country_id or new_id(),
         name=name,
@@ -71,6 +91,8 @@ def country_create(
         reminder_offsets_minutes=(
             DEFAULT_REMINDER_OFFSETS if reminder_offsets_minutes is None else reminder_offsets_minutes
         ),
+        observes_holidays=_observes_by_default() if observes_holidays is None else observes_holidays,
+        closures=_stored_closures(closures),
     )
     country.touch()
 
@@ -110,6 +132,10 @@ def country_update(
     if replace:
         changes.setdefault("time_zone", None)
         changes.setdefault("reminder_offsets_minutes", DEFAULT_REMINDER_OFFSETS)
+        changes.setdefault("observes_holidays", _observes_by_default())
+        changes.setdefault("closures", [])
+    if "closures" in changes:
+        changes["closures"] = _stored_closures(changes["closures"])
     if "time_zone" in changes and changes["time_zone"] is None:
         changes["time_zone"] = reference.principal_zone(changes.get("code", old_code))
     apply_changes(country, changes, if_match=if_match)
@@ -125,7 +151,7 @@ def country_update(
         audit.join(tx)
 
     save_record(country, if_match=if_match, also=also)
-    country_policy_forget(country_id=country_id)
+    country_policy_forget(country_id=country_id)  # its policy, holidays and closures, in this process
     if country.code != old_code:
         _ensure_queue(country.code)
     return country

@@ -1,4 +1,5 @@
 from pynamodb.attributes import (
+    BooleanAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
@@ -52,5 +53,8 @@ class Doctor(RecordModel):
     # The appointment types (of the doctor's country) it offers; none on doctors made before types.
     # PynamoDB types `of` as the element's Python type, not its attribute class (PynamoDB issue #1246).
     appointment_type_ids = ListAttribute[str](of=UnicodeAttribute, attr_name="appointmentTypeIds", default=list)  # type: ignore[arg-type]
+    # ISO 3166-2 code without the country part ("MD"): its public holidays close the doctor too.
+    subdivision = UnicodeAttribute(null=True)
+    works_on_holidays = BooleanAttribute(attr_name="worksOnHolidays", default=False)
 
     by_country = ByCountryIndex()

@@ -1,3 +1,9 @@
+from collections.abc import Callable
+from datetime import date
+
+from countries.holidays import closed_on
+from countries.models import Country
+from countries.selectors import country_closures, country_observes_holidays
 from doctors.models import Doctor
 from scheduler.db import Page, paginate
 from scheduler.exceptions import NotFound
@@ -54,3 +60,21 @@ def doctors_offering(*, country_id: str, appointment_type_id: str, limit: int = 
         if len(offering) >= limit:
             break
     return offering
+
+
+def doctor_closed_on(doctor: Doctor, country: Country) -> Callable[[date], str | None]:
+    """For the doctor's LOCAL dates (in the doctor's zone): what closes the doctor that day (the
+    public holiday's or closure's name, for a message to quote), or None. `country` is the doctor's
+    (as read for its policy). Built once per availability or booking check: closures are read once."""
+    if country.country_id != doctor.country_id:
+        raise ValueError(f"Country '{country.country_id}' is not doctor '{doctor.doctor_id}''s ({doctor.country_id}).")
+    code, subdivision = country.code, doctor.subdivision
+    observes, works = country_observes_holidays(country), bool(doctor.works_on_holidays)
+    closures = country_closures(country)
+
+    def closed(day: date) -> str | None:
+        return closed_on(
+            day, code=code, observes=observes, closures=closures, subdivision=subdivision, works_on_holidays=works
+        )
+
+    return closed

@@ -98,6 +98,19 @@ class DoctorSerializer(RecordSerializer):
         max_length=MAX_OFFERED_TYPES,
         help_text="The appointment types (of the doctor's country) the doctor offers; a booking may name one.",
     )
+    subdivision = TextField(
+        required=False,
+        allow_null=True,
+        max_length=10,
+        help_text="ISO 3166-2 subdivision of the country without the country part, e.g. MD for Madrid (ES-MD "
+        "is taken too), upper-cased: its public holidays close the doctor besides the country's. One the "
+        "holidays package does not know for the country's code is a 400 listing the valid ones.",
+    )
+    worksOnHolidays = serializers.BooleanField(
+        source="works_on_holidays",
+        default=False,
+        help_text="Works on public holidays (the country's closures still apply).",
+    )
 
     def validate_slotMinutes(self, value: int) -> int:
         if value % LOCK_MINUTES:

@@ -4,6 +4,7 @@ from typing import Any
 
 from appointment_types.models import AppointmentType
 from appointment_types.selectors import appointment_types_found
+from countries.holidays import valid_subdivision
 from countries.selectors import country_get_referenced
 from countries.services import country_must_exist
 from doctors.models import AvailableTime, BlockedPeriod, Doctor
@@ -76,6 +77,16 @@ def _offered_types_still_there(tx: Transaction, type_ids: list[str]) -> None:
         )
 
 
+def _subdivision_in(code: str, subdivision: str, *, kept: bool) -> str | None:
+    try:
+        return valid_subdivision(code, subdivision)
+    except InvalidInput as exc:
+        if not kept:
+            raise
+        kept_note = "The doctor's subdivision stays when countryId changes: send a new one, or null."
+        raise InvalidInput("subdivision", f"{exc.message} {kept_note}") from None
+
+
 def doctor_create(
     *,
     name: str,
@@ -88,8 +99,11 @@ def doctor_create(
     unavailable: list[dict[str, Any]] | None = None,
     email: str | None = None,
     appointment_type_ids: list[str] | None = None,
+    subdivision: str | None = None,
+    works_on_holidays: bool = False,
 ) -> Doctor:
     country = country_get_referenced(country_id=country_id)
+    subdivision = valid_subdivision(country.code, subdivision)
     type_ids = list(appointment_type_ids or [])
     _check_offered_types(type_ids, country_id)
     doctor = Doctor(
@@ -105,6 +119,8 @@ def doctor_create(
                 "unavailable": unavailable or [],
                 "email": email,
                 "appointment_type_ids": type_ids,
+                "subdivision": subdivision,
+                "works_on_holidays": works_on_holidays,
             }
         ),
     )
@@ -134,11 +150,18 @@ def doctor_update(
         changes.setdefault("unavailable", [])
         changes.setdefault("email", None)
         changes.setdefault("appointment_type_ids", [])
+        changes.setdefault("subdivision", None)
     country_changed = "country_id" in changes and changes["country_id"] != doctor.country_id
-    if changes.get("time_zone", "") is None or (country_changed and "time_zone" not in changes):
-        changes["time_zone"] = country_get_referenced(country_id=changes.get("country_id", doctor.country_id)).time_zone
-    elif country_changed:
-        country_get_referenced(country_id=changes["country_id"])
+    zone_from_country = changes.get("time_zone", "") is None or (country_changed and "time_zone" not in changes)
+    # A subdivision is checked against the country's code: a new one, and the kept one in a new country.
+    subdivision = changes.get("subdivision", doctor.subdivision)
+    check_subdivision = subdivision is not None and ("subdivision" in changes or country_changed)
+    if zone_from_country or country_changed or check_subdivision:
+        country = country_get_referenced(country_id=changes.get("country_id", doctor.country_id))
+        if zone_from_country:
+            changes["time_zone"] = country.time_zone
+        if check_subdivision:
+            changes["subdivision"] = _subdivision_in(country.code, subdivision, kept="subdivision" not in changes)
     types_changed = "appointment_type_ids" in changes or country_changed
     if types_changed:
         type_ids = changes.get("appointment_type_ids", doctor.appointment_type_ids or [])

@@ -394,6 +394,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="appointments@localho
 # SMS through SNS to the E.164 number ("sns"), or only logged ("log", the local default).
 SMS_BACKEND = env.str("SMS_BACKEND", default="log" if IS_LOCAL else "sns")
 
+# --- Countries and holidays ----------------------------------------------------------------------
+# Whether a country created without `observesHolidays` observes its public holidays (the holidays
+# package's); the test suite sets false (tests/stack.py), since its bookings may land on one.
+COUNTRIES_OBSERVE_HOLIDAYS_BY_DEFAULT = env.bool("COUNTRIES_OBSERVE_HOLIDAYS_BY_DEFAULT", default=True)
+
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["scheduler.api.parsers.StrictJSONParser"],
@@ -433,6 +438,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["scheduler.api.schema.strip_optional_slash"],
+    # An enum named after its field alone ("KindEnum") would clash with the next field called kind.
+    "ENUM_NAME_OVERRIDES": {"HolidayKindEnum": "countries.holidays.HOLIDAY_KINDS"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "scheduler.api.schema.document_errors",

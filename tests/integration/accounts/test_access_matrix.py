@@ -88,6 +88,8 @@ MATRIX = [
     # method, path, body: anonymous, admin, staff (of 002), doctor (d-cl), patient (p-cl)
     row("get", "/countries", None, 401, 200, 200, 200, 200),
     row("get", "/countries/003", None, 401, 200, 200, 200, 200),
+    row("get", "/countries/003/holidays?year=2026", None, 401, 200, 200, 200, 200),
+    row("get", "/countries/none/holidays", None, 401, 404, 404, 404, 404),
     row("post", "/countries", lambda w, r: {"name": "X", "code": "AR"}, 401, 201, 403, 403, 403),
     row("patch", "/countries/002", {"name": "CHILE"}, 401, 200, 403, 403, 403),
     row("delete", "/countries/003", None, 401, 409, 403, 403, 403),

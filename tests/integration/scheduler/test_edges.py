@@ -155,6 +155,21 @@ TYPES = cases(
         "POST", "/doctors", {**DOCTOR, "availableTimes": [{"day": 1, "start": [], "end": {}}]}, names="availableTimes"
     ),
     text_for_blocked=Case("POST", "/doctors", {**DOCTOR, "unavailable": "vacation"}, names="unavailable"),
+    number_for_subdivision=Case("POST", "/doctors", {**DOCTOR, "subdivision": 13}, names="subdivision"),
+    text_for_works_on_holidays=Case(
+        "POST", "/doctors", {**DOCTOR, "worksOnHolidays": "sometimes"}, names="worksOnHolidays"
+    ),
+    text_for_observes_holidays=Case(
+        "POST", "/countries", {**COUNTRY, "observesHolidays": "maybe"}, names="observesHolidays"
+    ),
+    text_for_closures=Case("POST", "/countries", {**COUNTRY, "closures": "2026-12-24"}, names="closures"),
+    numbers_in_closures=Case("POST", "/countries", {**COUNTRY, "closures": [1, None]}, names="closures"),
+    null_byte_closure=Case(
+        "POST", "/countries", {**COUNTRY, "closures": [{"date": "2026-12-24", "name": "X\x00"}]}, names="closures"
+    ),
+    nested_closure_date=Case(
+        "POST", "/countries", {**COUNTRY, "closures": [{"date": {"S": "2026-12-24"}, "name": "X"}]}, names="closures"
+    ),
     text_for_age=Case("POST", "/patients", {**PATIENT, "age": "eighty"}, names="age"),
     bool_for_age=Case("POST", "/patients", {**PATIENT, "age": False}, names="age"),
     number_for_birth_date=Case("POST", "/patients", {**PATIENT, "birthDate": 19500102}, names="birthDate"),
@@ -192,6 +207,9 @@ IDS = cases(
     country_path=Case("GET", f"/countries/{LONG_ID}", status=404),
     user_path=Case("GET", f"/users/{LONG_ID}", status=404),
     availability_path=Case("GET", f"/doctors/{LONG_ID}/availability?from=2026-12-01&to=2026-12-02", status=404),
+    holidays_path=Case("GET", f"/countries/{LONG_ID}/holidays?year=2026", status=404),
+    holidays_subdivision=Case("GET", f"/countries/002/holidays?subdivision={LONG_ID}", names="subdivision"),
+    doctor_subdivision=Case("POST", "/doctors", {**DOCTOR, "subdivision": LONG_ID}, names="subdivision"),
     patch_path=Case("PATCH", f"/appointments/{LONG_ID}", {"reason": "x"}, status=404),
     delete_path=Case("DELETE", f"/doctors/{LONG_ID}", status=404),
     agenda_path=Case("GET", f"/appointments/doctor/{LONG_ID}", status=404),
@@ -247,6 +265,9 @@ QUERIES = cases(
     query_null_byte_id=Case("GET", "/appointments?patientId=p%00", names="patientId"),
     query_cursor_binary=Case("GET", "/patients?cursor=%ff%00", names="cursor"),
     query_repeated_limit=Case("GET", "/doctors?limit=1&limit=abc", names="limit"),
+    query_holidays_year=Case("GET", "/countries/002/holidays?year=%ff", names="year"),
+    query_holidays_year_huge=Case("GET", f"/countries/002/holidays?year={'9' * 5000}", names="year"),
+    query_holidays_null_byte=Case("GET", "/countries/002/holidays?subdivision=MD%00", names="subdivision"),
     path_invalid_utf8=Case("GET", "/doctors/%ff%fe", status=404),
     path_invalid_utf8_agenda=Case("GET", "/appointments/country/%c0%af", status=404),
     path_null_byte=Case("GET", "/patients/p%00", status=404),
@@ -394,10 +415,12 @@ ALL = BODIES + TYPES + IDS + QUERIES + LIMIT_CASES + DATE_CASES + ZONE_CASES
 
 
 def needs_records(case: Case) -> bool:
-    """PATCH/PUT find the record first, availability the doctor, a booking its doctor and patient."""
+    """PATCH/PUT find the record first, availability the doctor, holidays the country, a booking its
+    doctor and patient."""
     return (
         case.method in ("PATCH", "PUT")
         or "availability" in case.path
+        or "/holidays" in case.path
         or (case.method == "POST" and case.path == "/appointments")
     )
 
