@@ -15,7 +15,7 @@ from appointments.models import ACTIVE_STATES, Appointment, country_day_kind
 from countries.models import Country
 from countries.selectors import country_policy
 from doctors.models import Doctor
-from doctors.selectors import doctor_get, doctor_slot_minutes
+from doctors.selectors import doctor_closed_on, doctor_get, doctor_slot_minutes
 from scheduler.db import (
     Page,
     batch_get,
@@ -253,7 +253,12 @@ def doctor_agenda(
     doctor: Doctor, country: Country, *, now: datetime, busy: tuple[tuple[datetime, datetime], ...] = ()
 ) -> timegrid.Agenda:
     """What the time rules know of this doctor now (timegrid.Agenda): its schedule, zone, blocked
-    periods, the country's notice and horizon, and `busy`, the time other bookings hold."""
+    periods, the country's notice and horizon, its holidays and closures (of the doctor's country and
+    subdivision, on local days in the doctor's zone), and `busy`, the time other bookings hold.
+    `country` gives the policy (an appointment's own country, for a reschedule); the holidays are
+    always those of the doctor's country."""
+    moved = country.country_id != doctor.country_id  # the doctor has moved since the booking
+    holidays_of = country_policy(country_id=doctor.country_id) if moved else country
     return timegrid.Agenda(
         windows=tuple(timegrid.stored_windows(doctor.available_times)),
         slot_minutes=doctor_slot_minutes(doctor),
@@ -263,6 +268,7 @@ def doctor_agenda(
         advance_days=int(country.max_advance_days),
         blocked=tuple((period.start, period.end) for period in doctor.unavailable or []),
         busy=busy,
+        closed=doctor_closed_on(doctor, holidays_of),
     )
 
 

@@ -185,12 +185,23 @@ def check(start: datetime, *, minutes: int = 30, notice: int = 60, advance: int 
     """The booking check of appointments.services with a doctor and a country as plain records of the
     attributes it reads, and this test's clock."""
     doctor = SimpleNamespace(
+        doctor_id="d1",
+        country_id="002",
         slot_minutes=30,
         available_times=[SimpleNamespace(day="monday", start="10:00", end="16:00")],
         time_zone="America/Santiago",
         unavailable=[],
+        subdivision=None,
+        works_on_holidays=False,
     )
-    country = SimpleNamespace(min_notice_minutes=notice, max_advance_days=advance)
+    country = SimpleNamespace(
+        country_id="002",
+        code="CL",
+        min_notice_minutes=notice,
+        max_advance_days=advance,
+        observes_holidays=False,
+        closures=[],
+    )
     _check_time(doctor=doctor, country=country, start=start, duration_minutes=minutes, now=NOW)
 
 
