@@ -40,6 +40,9 @@ DOCTORS = [
      "availableTimes": ["Tuesday 08:00-12:00", "Thursday 14:00-18:00"], "slotMinutes": 20},
     {"doctorId": "demo-garcia", "name": "Dra. García", "speciality": "General practice", "countryId": "724",
      "availableTimes": ["Mon 09:00-14:00", "Tue 09:00-14:00", "Wed 09:00-14:00", "Thu 09:00-14:00"],
+     "appointmentTypeIds": ["demo-es-visit"], "subdivision": "MD"},
+    {"doctorId": "demo-puig", "name": "Dr. Puig", "speciality": "General practice", "countryId": "724",
+     "availableTimes": ["Mon 09:00-14:00", "Wed 15:00-19:00"], "subdivision": "CT",
      "appointmentTypeIds": ["demo-es-visit"]},
 ]  # fmt: skip
 PATIENTS = [
@@ -58,7 +61,8 @@ DEMO_PASSWORD = "demo passphrase 2026"  # noqa: S105 - local stage only (see han
 
 class Command(BaseCommand):
     help = (
-        "Create a demo clinic network: 3 countries, 3 appointment types, 3 doctors with weekly schedules, "
+        "Create a demo clinic network: 3 countries, 3 appointment types, 4 doctors (one in Madrid, one in "
+        "Catalonia: their regional holidays differ) with weekly schedules, "
         "4 patients and a week of appointments (and, on the local stage, a staff, a doctor and a patient user). "
         "Run it again at will: what exists is kept."
     )

@@ -20,7 +20,7 @@ def run(*args, **options) -> str:
 def test_seed_demo_makes_a_clinic_network_and_can_run_again(empty_tables):
     first = run("seed_demo")
     made = int(re.search(r"seed_demo done: (\d+) created", first).group(1))
-    assert made >= 3 + 3 + 3 + 4 + 3 + 10  # countries, types, doctors, patients, users, a week of bookings
+    assert made >= 3 + 3 + 4 + 4 + 3 + 10  # countries, types, doctors, patients, users, a week of bookings
     assert "created  country 002" in first and "created  user demo-patient (patient)" in first
     assert "created  appointment type demo-cl-first-visit" in first
     assert "Sign in at /auth/login" in first
@@ -35,6 +35,8 @@ def test_seed_demo_makes_a_clinic_network_and_can_run_again(empty_tables):
     lorea = [a for a in Appointment.scan() if a.doctor_id == "demo-lorea"]
     assert lorea and all(a.appointment_type_id == "demo-cl-first-visit" and a.buffers() == (0, 15) for a in lorea)
     assert all(a.appointment_type_id is None for a in Appointment.scan() if a.doctor_id == "demo-quispe")
+    regions = {d: patient.get(f"/doctors/{d}").json()["subdivision"] for d in ("demo-garcia", "demo-puig")}
+    assert regions == {"demo-garcia": "MD", "demo-puig": "CT"}
 
 
 def test_agenda_prints_a_doctors_day_in_its_zone(empty_tables):
