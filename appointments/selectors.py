@@ -11,7 +11,7 @@ from appointment_types.models import AppointmentType
 from appointment_types.rules import MAX_BUFFER_MINUTES
 from appointment_types.selectors import type_minutes
 from appointments import timegrid
-from appointments.models import ACTIVE_STATES, Appointment, country_day_kind
+from appointments.models import ACTIVE_STATES, COMPLETED, NO_SHOW, Appointment, country_day_kind
 from countries.models import Country
 from countries.selectors import country_policy
 from doctors.models import Doctor
@@ -237,14 +237,16 @@ def _merge_day(pages: dict, positions: dict, room: int) -> tuple[list[Appointmen
 
 
 def active_for_doctor(*, doctor_id: str, start: datetime, end: datetime) -> list[Appointment]:
-    """Pending and scheduled appointments of a doctor whose held time (buffers included) overlaps
-    [start, end): one Query, widened by the longest appointment and buffers that can reach in."""
+    """Appointments of a doctor that hold its time (buffers included) over [start, end): pending and
+    scheduled ones, and completed or no-show ones, which keep their locks (an appointment marked
+    completed early still holds the rest of its time and its buffer after). One Query, widened by
+    the longest appointment and buffers that can reach in."""
     earliest = start - timedelta(minutes=MAX_DURATION_MINUTES + MAX_BUFFER_MINUTES)
     latest = end + timedelta(minutes=MAX_BUFFER_MINUTES)
     found = Appointment.by_doctor.query(
         doctor_id,
         range_key_condition=Appointment.appointment_date.between(earliest, latest),
-        filter_condition=Appointment.state.is_in(*ACTIVE_STATES),
+        filter_condition=Appointment.state.is_in(*ACTIVE_STATES, COMPLETED, NO_SHOW),
     )
     return [a for a in found for held in [a.doctor_span()] if timegrid.overlaps(held[0], held[1], start, end)]
 

@@ -203,3 +203,21 @@ def test_old_appointments_without_a_type_keep_working(typed):
     assert (shown["appointmentTypeId"], shown["bufferAfterMinutes"]) == (None, None)
     assert z(at) not in free(typed, at.date())
     assert datetime.fromisoformat(shown["endDate"]).astimezone(UTC) == at.astimezone(UTC) + timedelta(minutes=30)
+
+
+def test_an_appointment_completed_early_still_holds_its_buffer(typed, monkeypatch):
+    """Completed or no-show appointments keep their locks (only a cancellation frees them), so
+    availability keeps their remaining time and buffer hidden: it offers nothing booking would refuse."""
+    from appointments import services
+    from tests.helpers import set_booking_clock
+
+    assert typed.patch("/countries/002", {"minNoticeMinutes": 0}, format="json").status_code == 200
+    at = next_local(MONDAY, "10:00")
+    assert book(typed, at=at, appointmentTypeId="procedure", appointmentId="a1").status_code == 201  # held to 10:45
+    services.appointment_transition(appointment_id="a1", state="scheduled")
+    set_booking_clock(monkeypatch, at + timedelta(minutes=20))
+    assert typed.patch("/appointments/a1", {"state": "completed"}, format="json").status_code == 200
+    listed = free(typed, at.date(), "follow-up")
+    assert z(at + timedelta(minutes=30)) not in listed and z(at + timedelta(minutes=45)) in listed
+    assert book(typed, at=at + timedelta(minutes=30), patient="0316", appointmentTypeId="follow-up").status_code == 409
+    assert book(typed, at=at + timedelta(minutes=45), patient="0316", appointmentTypeId="follow-up").status_code == 201
