@@ -102,7 +102,12 @@ class AppointmentSerializer(RecordSerializer):
     )
     state = serializers.ChoiceField(choices=STATES)
     reason = TextField(allow_null=True)
-    nextReminderAt = serializers.DateTimeField(source="next_reminder_at", read_only=True)
+    nextReminderAt = serializers.DateTimeField(
+        source="next_reminder_at",
+        read_only=True,
+        allow_null=True,
+        help_text="The next reminder to send; null when none is due.",
+    )
     undecryptable = undecryptable_field("reason")
 
 
