@@ -319,8 +319,6 @@ def doctor_availability(
     if (last_day - first_day).days + 1 > MAX_AVAILABILITY_DAYS:
         raise InvalidInput("to", f"Ask for at most {MAX_AVAILABILITY_DAYS} days at a time.")
     doctor, appointment_type = _doctor_and_type(doctor_id, appointment_type_id)
-    if appointment_type is not None:
-        offered_type_problem(doctor, appointment_type, field="appointmentTypeId")
     zone = ZoneInfo(doctor.time_zone)
     country = country_policy(country_id=doctor.country_id)
     range_start = datetime.combine(first_day, time(), zone).astimezone(UTC)
@@ -347,29 +345,35 @@ def doctor_availability(
 
 
 def _doctor_and_type(doctor_id: str, appointment_type_id: str | None) -> tuple[Doctor, AppointmentType | None]:
-    """The doctor (404 if missing) and the type (400 on appointmentTypeId if missing), one read."""
+    """The doctor (404 if missing) and the type it offers (else a 400 on appointmentTypeId), one read."""
     if appointment_type_id is None:
         return doctor_get(doctor_id=doctor_id), None
     doctor, appointment_type = batch_get([(Doctor, doctor_id), (AppointmentType, appointment_type_id)])
     if doctor is None:
         raise NotFound(f"Doctor '{doctor_id}' not found.")
+    doctor = cast(Doctor, doctor)
+    return doctor, check_offered_type(doctor, cast("AppointmentType | None", appointment_type), appointment_type_id)
+
+
+def check_offered_type(
+    doctor: Doctor, appointment_type: AppointmentType | None, appointment_type_id: str
+) -> AppointmentType:
+    """The type as read, or a 400 on appointmentTypeId: it does not exist, the doctor does not offer
+    it, or it is retired. Booking and availability refuse a type the same way."""
+    field = "appointmentTypeId"
     if appointment_type is None:
-        raise InvalidInput("appointmentTypeId", f"Appointment type '{appointment_type_id}' does not exist.")
-    return cast(Doctor, doctor), cast(AppointmentType, appointment_type)
-
-
-def offered_type_problem(doctor: Doctor, appointment_type: AppointmentType, *, field: str) -> None:
-    """400 on `field` unless the doctor offers this type and it is active."""
-    type_id = appointment_type.appointment_type_id
-    if type_id not in (doctor.appointment_type_ids or []):
+        raise InvalidInput(field, f"Appointment type '{appointment_type_id}' does not exist.")
+    if appointment_type_id not in (doctor.appointment_type_ids or []):
         offers = ", ".join(doctor.appointment_type_ids or []) or "none"
         raise InvalidInput(
-            field, f"Doctor '{doctor.doctor_id}' does not offer appointment type '{type_id}' (offers: {offers})."
+            field,
+            f"Doctor '{doctor.doctor_id}' does not offer appointment type '{appointment_type_id}' (offers: {offers}).",
         )
     if not appointment_type.active:
         raise InvalidInput(
-            field, f"Appointment type '{type_id}' is retired (active: false) and can no longer be booked."
+            field, f"Appointment type '{appointment_type_id}' is retired (active: false) and can no longer be booked."
         )
+    return appointment_type
 
 
 def _availability(doctor, slots: list[dict[str, str]]) -> dict[str, Any]:

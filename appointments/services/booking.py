@@ -20,8 +20,8 @@ from appointments.selectors import (
     MAX_DURATION_MINUTES,
     appointment_get,
     booking_shape,
+    check_offered_type,
     doctor_agenda,
-    offered_type_problem,
 )
 from appointments.signals import announce
 from countries.models import Country
@@ -48,19 +48,13 @@ class _IdTaken(ApplicationError):
 
 
 def check_time(
-    *,
-    doctor: Doctor,
-    country: Country,
-    start: datetime,
-    duration_minutes: int,
-    now: datetime,
-    buffers: tuple[int, int] = (0, 0),
-    typed: bool = False,
+    *, doctor: Doctor, country: Country, start: datetime, shape: timegrid.Shape, now: datetime, typed: bool = False
 ) -> None:
-    """400 naming appointmentDate (or durationMinutes) when the time cannot be booked: the rules of
-    timegrid.refusal, which availability offers by. Held time is not judged here: the booking's lock
-    items are, in its transaction. `typed`: the duration is an appointment type's, which need not be
-    a multiple of the doctor's slots."""
+    """400 naming appointmentDate (or durationMinutes) when a booking of this shape (duration and
+    buffers) cannot start then: the rules of timegrid.refusal, which availability offers by. Held time
+    is not judged here: the booking's lock items are, in its transaction. `typed`: the duration is an
+    appointment type's, which need not be a multiple of the doctor's slots."""
+    duration_minutes = shape.duration
     if not typed and duration_minutes % doctor_slot_minutes(doctor):
         raise InvalidInput(
             "durationMinutes",
@@ -69,7 +63,7 @@ def check_time(
     if duration_minutes > MAX_DURATION_MINUTES:
         raise InvalidInput("durationMinutes", f"An appointment lasts at most {MAX_DURATION_MINUTES} minutes.")
     agenda = doctor_agenda(doctor, country, now=now)
-    refused = timegrid.refusal(agenda, timegrid.Shape(duration_minutes, *buffers), start)
+    refused = timegrid.refusal(agenda, shape, start)
     if refused is not None:
         raise InvalidInput(refused.field, refused.message)
 
@@ -157,9 +151,7 @@ def appointment_create(
             "countryId", f"Doctor '{doctor_id}' practises in country '{doctor.country_id}', not '{country_id}'."
         )
     if appointment_type_id:
-        if appointment_type is None:
-            raise InvalidInput("appointmentTypeId", f"Appointment type '{appointment_type_id}' does not exist.")
-        offered_type_problem(doctor, appointment_type, field="appointmentTypeId")
+        check_offered_type(doctor, appointment_type, appointment_type_id)
     shape = booking_shape(doctor, appointment_type, duration_minutes=duration_minutes)
     if appointment_type is not None and duration_minutes not in (None, shape.duration):
         raise InvalidInput(
@@ -169,15 +161,8 @@ def appointment_create(
         )
     country = country_policy(country_id=doctor.country_id)
     duration = shape.duration
-    check_time(
-        doctor=doctor,
-        country=country,
-        start=appointment_date,
-        duration_minutes=duration,
-        now=utcnow(),
-        buffers=(shape.before, shape.after),
-        typed=appointment_type is not None,
-    )
+    typed = appointment_type is not None
+    check_time(doctor=doctor, country=country, start=appointment_date, shape=shape, now=utcnow(), typed=typed)
 
     appointment = Appointment(
         appointment_id or new_id(),

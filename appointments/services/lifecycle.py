@@ -169,15 +169,8 @@ def appointment_reschedule(
         )
     country = country_policy(country_id=appointment.country_id)
     # The type's values as they were when it was booked (an edit of the type since changes nothing).
-    check_time(
-        doctor=doctor,
-        country=country,
-        start=appointment_date,
-        duration_minutes=duration,
-        now=now,
-        buffers=appointment.buffers(),
-        typed=typed,
-    )
+    shape = timegrid.Shape(duration, *appointment.buffers())
+    check_time(doctor=doctor, country=country, start=appointment_date, shape=shape, now=now, typed=typed)
     old_keys = set(appointment.lock_keys or [])
     appointment.appointment_date = appointment_date
     appointment.duration_minutes = duration

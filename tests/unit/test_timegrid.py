@@ -202,7 +202,7 @@ def check(start: datetime, *, minutes: int = 30, notice: int = 60, advance: int 
         observes_holidays=False,
         closures=[],
     )
-    _check_time(doctor=doctor, country=country, start=start, duration_minutes=minutes, now=NOW)
+    _check_time(doctor=doctor, country=country, start=start, shape=timegrid.Shape(minutes), now=NOW)
 
 
 def test_a_slot_after_the_notice_is_bookable():
