@@ -6,8 +6,8 @@ from appointment_types.rules import limits_problem
 from appointment_types.selectors import appointment_type_get, type_minutes
 from countries.selectors import country_get_referenced
 from countries.services import country_must_exist
-from scheduler.db import Transaction, apply_changes, delete_guarded, new_id, run_transaction, save_record
-from scheduler.exceptions import Conflict, InvalidInput
+from scheduler.db import Transaction, apply_changes, create_record, delete_guarded, new_id, save_record
+from scheduler.exceptions import InvalidInput
 from scheduler.security import audit
 
 # Why a type may not be deleted yet, asked of the apps that use types (doctors: a doctor offers it;
@@ -45,18 +45,11 @@ def appointment_type_create(
     )
     appointment_type.touch()
 
-    def build(tx: Transaction) -> None:
+    def also(tx: Transaction) -> None:
         country_must_exist(tx, country_id)
-        tx.put(
-            appointment_type,
-            condition=AppointmentType.appointment_type_id.does_not_exist(),
-            on_fail=lambda: Conflict(
-                f"Appointment type '{appointment_type.appointment_type_id}' already exists.", code="duplicate"
-            ),
-        )
         audit.join(tx)
 
-    run_transaction(build, default_conflict=lambda: Conflict("The appointment type could not be created; retry."))
+    create_record(appointment_type, key=AppointmentType.appointment_type_id, kind="Appointment type", also=also)
     return appointment_type
 
 

@@ -12,9 +12,9 @@ from scheduler.db import (
     Transaction,
     apply_changes,
     check_if_match,
+    create_record,
     delete_record,
     new_id,
-    run_transaction,
     save_record,
 )
 from scheduler.db.locks import Lock, unique_value_key
@@ -96,12 +96,7 @@ def country_create(
     )
     country.touch()
 
-    def build(tx: Transaction) -> None:
-        tx.put(
-            country,
-            condition=Country.country_id.does_not_exist(),
-            on_fail=lambda: Conflict(f"Country '{country.country_id}' already exists.", code="duplicate"),
-        )
+    def also(tx: Transaction) -> None:
         tx.put(
             _code_lock(code, country.country_id),
             condition=Lock.slot_key.does_not_exist(),
@@ -109,7 +104,7 @@ def country_create(
         )
         audit.join(tx)
 
-    run_transaction(build, default_conflict=lambda: Conflict("The country could not be created; retry."))
+    create_record(country, key=Country.country_id, kind="Country", also=also)
     _ensure_queue(country.code)
     return country
 

@@ -13,12 +13,12 @@ from doctors.selectors import doctor_get
 from scheduler.db import (
     Transaction,
     apply_changes,
+    create_record,
     delete_guarded,
     new_id,
-    run_transaction,
     save_record,
 )
-from scheduler.exceptions import Conflict, InvalidInput
+from scheduler.exceptions import InvalidInput
 from scheduler.security import audit
 
 # Why a doctor may not be deleted yet, asked of the apps that refer to doctors (appointments adds its
@@ -126,17 +126,12 @@ def doctor_create(
     )
     doctor.touch()
 
-    def build(tx: Transaction) -> None:
+    def also(tx: Transaction) -> None:
         country_must_exist(tx, country_id)
         _offered_types_still_there(tx, type_ids)
-        tx.put(
-            doctor,
-            condition=Doctor.doctor_id.does_not_exist(),
-            on_fail=lambda: Conflict(f"Doctor '{doctor.doctor_id}' already exists.", code="duplicate"),
-        )
         audit.join(tx)
 
-    run_transaction(build, default_conflict=lambda: Conflict("The doctor could not be created; retry."))
+    create_record(doctor, key=Doctor.doctor_id, kind="Doctor", also=also)
     return doctor
 
 

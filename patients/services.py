@@ -9,12 +9,11 @@ from patients.selectors import patient_get
 from scheduler.db import (
     Transaction,
     apply_changes,
+    create_record,
     delete_guarded,
     new_id,
-    run_transaction,
     save_record,
 )
-from scheduler.exceptions import Conflict
 from scheduler.security import audit
 from scheduler.security.crypto import blind_index
 
@@ -52,16 +51,11 @@ def patient_create(*, name: str, country_id: str, patient_id: str | None = None,
     patient = Patient(patient_id or new_id(), **_stored_fields({"name": name, "country_id": country_id, **optional}))
     patient.touch()
 
-    def build(tx: Transaction) -> None:
+    def also(tx: Transaction) -> None:
         country_must_exist(tx, country_id)
-        tx.put(
-            patient,
-            condition=Patient.patient_id.does_not_exist(),
-            on_fail=lambda: Conflict(f"Patient '{patient.patient_id}' already exists.", code="duplicate"),
-        )
         audit.join(tx)
 
-    run_transaction(build, default_conflict=lambda: Conflict("The patient could not be created; retry."))
+    create_record(patient, key=Patient.patient_id, kind="Patient", also=also)
     return patient
 
 

@@ -238,6 +238,26 @@ def run_transaction(build: Callable[[Transaction], None], *, default_conflict: C
             raise
 
 
+def create_record(
+    record: RecordModel, *, key: Any, kind: str, also: Callable[[Transaction], None] | None = None
+) -> None:
+    """Write a new record only where its hash key (`key`, the attribute; its value on the record) is
+    free, else 409 `duplicate` ("Doctor 'd1' already exists."); with `also`'s items, added after the
+    record so that `also` sees it in `tx.records` (the country it must be in, its audit entry)."""
+    record_id = key.__get__(record, type(record))  # the attribute's value on this record
+
+    def build(tx: Transaction) -> None:
+        tx.put(
+            record,
+            condition=key.does_not_exist(),
+            on_fail=lambda: Conflict(f"{kind} '{record_id}' already exists.", code="duplicate"),
+        )
+        if also:
+            also(tx)
+
+    run_transaction(build, default_conflict=lambda: Conflict(f"The {kind.lower()} could not be created; retry."))
+
+
 def save_record(
     record: RecordModel, *, if_match: int | None, also: Callable[[Transaction], None] | None = None
 ) -> None:
