@@ -102,10 +102,13 @@ def _error_text(status: int) -> str:
 def document_undecryptable(result, generator, request, public):
     """A record whose encrypted value does not decrypt is listed with those fields null and
     `undecryptable` naming them (scheduler/api/serializers.py `undecryptable_field`): every field the
-    marker may name is nullable in the record's response schema."""
+    marker may name is nullable in the record's response schema, and the marker itself is optional
+    (present only on such a record; a generated client must not expect it on every body)."""
     components = result.get("components", {}).get("schemas", {})
     for schema in components.values():
         properties = schema.get("properties", {})
+        if "undecryptable" in properties and "undecryptable" in schema.get("required", []):
+            schema["required"] = [name for name in schema["required"] if name != "undecryptable"]
         items = properties.get("undecryptable", {}).get("items", {})
         if "$ref" in items:  # postprocess_schema_enums made the enum a component of its own
             items = components.get(items["$ref"].rsplit("/", 1)[-1], {})
