@@ -52,6 +52,7 @@ class AppointmentViewSet(RecordViewSet):
         "patient_id": lambda key: InvalidInput("patientId", f"Patient '{key}' does not exist."),
     }
     audited_reads = True
+    create_replays = True  # the same booking again is a 200 with the stored appointment (the schema says so)
     audit_scope_fields = ("patient_id", "doctor_id", "country_id")
     record_model = Appointment
     serializer_class = AppointmentSerializer

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils.html import format_html
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -182,6 +182,14 @@ class RecordSchema(EnvelopeSchema):
             return None
         if action_kind(self.view) == LIST:
             return page_of(self.view.serializer_class)
+        if self.view.action == "create" and getattr(self.view, "create_replays", False):
+            return {
+                201: self.view.serializer_class,
+                200: OpenApiResponse(
+                    self.view.serializer_class,
+                    description="The same request was made before with this id: the stored record, unchanged.",
+                ),
+            }
         if self.view.action in ("create", "update", "partial_update", "retrieve"):
             return self.view.serializer_class
         return super().get_response_serializers()

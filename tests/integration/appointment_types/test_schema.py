@@ -75,8 +75,11 @@ def test_the_new_bodies_are_what_the_schema_says(clinic, schema):
     assert doctor.json()["subdivision"] is None  # null, as the schema must allow
 
     at = next_local(MONDAY, "10:00")
-    typed = book(api, at=at, appointmentTypeId="visit")
+    typed = book(api, at=at, appointmentTypeId="visit", appointmentId="t-1")
     check(schema, "/appointments", "post", typed)
+    replay = book(api, at=at, appointmentTypeId="visit", appointmentId="t-1")
+    assert replay.status_code == 200
+    check(schema, "/appointments", "post", replay)  # the idempotent replay's 200 is listed
     untyped = book(api, at=at + timedelta(hours=2), patient="0316")
     assert untyped.json()["appointmentTypeId"] is None and untyped.json()["bufferAfterMinutes"] is None
     check(schema, "/appointments", "post", untyped)
